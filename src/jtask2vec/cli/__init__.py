@@ -1,0 +1,19 @@
+"""Command-line interface: a thin typer layer over the Python API.
+
+Every command module registers itself on :data:`jtask2vec.cli.app.app`. User errors
+(:class:`jtask2vec.errors.Jtask2vecError`) are printed as one line with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+from jtask2vec.cli.app import app
+
+# Command modules, imported for their registrations on `app`.
+from jtask2vec.cli import tasks as _tasks  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,56 @@
+"""The typer application object and the shared option helpers. Commands live beside it, one module per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from jtask2vec.errors import Jtask2vecError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _UserErrorsAsOneLine(TyperGroup):
+    """Print a :class:`Jtask2vecError` as one red line and exit 2, instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except Jtask2vecError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise click.exceptions.Exit(2) from None
+
+
+app = typer.Typer(
+    cls=_UserErrorsAsOneLine,
+    name="jtask2vec",
+    help="Which source task to transfer from, for Japanese text classification (TASK2VEC).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="JTASK2VEC_DATA",
+        help="Folder holding the corpora (default: ../shared/data when it exists).",
+        show_default=False,
+    ),
+]
+SuiteOption = Annotated[str, typer.Option("--suite", "-s", help="Built-in suite name or a suite YAML file.")]
+RunsDirOption = Annotated[
+    Path, typer.Option("--runs-dir", envvar="JTASK2VEC_RUNS", help="Where runs, artifacts and reports go.")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a suite field, e.g. --set probe.name=tiny-random-bert (repeatable)."),
+]

@@ -1,0 +1,232 @@
+"""Typed configuration: every knob of a run, and the suite files (YAML) that bundle them.
+
+A suite file is the whole recipe of a run: tasks, probe, training, Fisher, evaluation and seeds. Its
+canonical JSON (``model_dump(mode="json")``) feeds the content hashes of the artifact store.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from jtask2vec.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitConfig(_Strict):
+    """How a task's examples are assigned to train/dev/test."""
+
+    dev_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 0
+    # Use the corpus's own train/dev/test assignment where the loader has one (jrte's usage column).
+    use_corpus_split: bool = False
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> SplitConfig:
+        if self.dev_fraction + self.test_fraction >= 1.0:
+            raise ValueError("dev_fraction + test_fraction must be < 1")
+        return self
+
+
+class PartitionConfig(_Strict):
+    """Take part ``index`` of ``parts`` disjoint stratified parts of the task (stand-in tasks)."""
+
+    parts: int = Field(ge=2)
+    index: int = Field(ge=0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> PartitionConfig:
+        if self.index >= self.parts:
+            raise ValueError(f"partition index {self.index} must be < parts {self.parts}")
+        return self
+
+
+class TaskSpec(_Strict):
+    """One task of a suite: a registered loader, its options, and how to cut it."""
+
+    name: str = Field(min_length=1, description="unique name inside the suite, used in every table")
+    loader: str = Field(description="registered loader id, e.g. 'jrte-pn', 'chabsa', 'livedoor', 'csv'")
+    options: dict[str, Any] = Field(default_factory=dict, description="loader-specific options")
+    split: SplitConfig = SplitConfig()
+    partition: PartitionConfig | None = None
+    max_examples: int | None = Field(None, gt=1, description="stratified subsample to this many examples")
+    stand_in_for: str | None = Field(None, description="the study's task this one stands in for, if any")
+    description: str = ""
+
+
+class ProbeConfig(_Strict):
+    """The probe network: a hub id, a local folder, or a built-in offline probe name."""
+
+    name: str = "ja-imitator"
+    pooling: Literal["auto", "cls", "mean"] = "auto"
+    max_length: int = Field(128, gt=1)
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+
+class TrainingConfig(_Strict):
+    """Fine-tuning settings (single task and transfer alike)."""
+
+    epochs: int = Field(3, ge=1)
+    learning_rate: float = Field(5e-4, gt=0)
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int = Field(128, ge=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0)
+    max_grad_norm: float | None = 1.0
+    head_dropout: float = Field(0.1, ge=0, lt=1)
+    train_subsample: int | None = Field(None, gt=1, description="stratified subsample of the train split")
+    select_on: Literal["accuracy", "macro_f1"] = "macro_f1"
+
+
+class FisherConfig(_Strict):
+    """How task embeddings are computed from the fine-tuned probe."""
+
+    estimator: Literal["exact", "montecarlo", "empirical", "batch-squared"] = "exact"
+    scope: Literal["encoder", "layers", "all"] = "encoder"
+    reduction: Literal["filter", "hidden", "activation"] = "hidden"
+    include_embeddings: bool = False
+    split: Literal["train", "dev", "test"] = "train"
+    max_examples: int | None = Field(1000, gt=0)
+    class_balanced: bool = False
+    mc_samples: int = Field(1, ge=1)
+    batch_size: int = Field(16, ge=1, description="examples per vmap chunk")
+    save_raw: bool = False
+
+
+DistanceName = Literal["cosine", "normalized-cosine", "rms-cosine", "asymmetric", "symmetric-kl"]
+SelectorName = Literal["random", "datasize", "textemb", "logme"]
+
+
+class EvaluationConfig(_Strict):
+    distances: list[DistanceName] = ["cosine", "normalized-cosine", "rms-cosine", "asymmetric", "symmetric-kl"]
+    baselines: list[SelectorName] = ["random", "datasize", "textemb", "logme"]
+    bootstrap_samples: int = Field(2000, ge=100)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    regret_ks: list[int] = [1, 3]
+    asymmetric_alpha: float = Field(0.15, ge=0)
+
+
+class Suite(_Strict):
+    """A reproducible run: everything from data to report."""
+
+    name: str
+    description: str = ""
+    tasks: list[TaskSpec] = Field(min_length=2)
+    sources: list[str] | None = Field(None, description="candidate sources (task names); default: all tasks")
+    targets: list[str] | None = Field(None, description="targets (task names); default: all tasks")
+    probe: ProbeConfig = ProbeConfig()
+    training: TrainingConfig = TrainingConfig()
+    transfer_training: TrainingConfig | None = Field(
+        None, description="settings for the target fine-tune of a transfer; default: `training`"
+    )
+    fisher: FisherConfig = FisherConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    seeds: list[int] = Field([0], min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_names(cls, tasks: list[TaskSpec]) -> list[TaskSpec]:
+        names = [t.name for t in tasks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+        return tasks
+
+    @model_validator(mode="after")
+    def _known_sources_targets(self) -> Suite:
+        names = {t.name for t in self.tasks}
+        for field in ("sources", "targets"):
+            chosen = getattr(self, field)
+            unknown = sorted(set(chosen or ()) - names)
+            if unknown:
+                raise ValueError(f"{field} names unknown tasks: {', '.join(unknown)}")
+        return self
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.name for t in self.tasks]
+
+    @property
+    def source_names(self) -> list[str]:
+        return list(self.sources) if self.sources else self.task_names
+
+    @property
+    def target_names(self) -> list[str]:
+        return list(self.targets) if self.targets else self.task_names
+
+    @property
+    def target_training(self) -> TrainingConfig:
+        return self.transfer_training or self.training
+
+    def task(self, name: str) -> TaskSpec:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise ConfigError(f"suite {self.name!r} has no task {name!r}; it has: {', '.join(self.task_names)}")
+
+
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped with the package."""
+    folder = resources.files("jtask2vec") / "suites"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_suite(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Suite:
+    """Load a suite from a YAML path or a built-in name, with optional dotted-key overrides.
+
+    ``overrides`` maps dotted keys to values, e.g. ``{"probe.name": "tohoku-nlp/bert-base-japanese-v3"}``.
+    """
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: suite file not found")
+        text = path.read_text(encoding="utf-8")
+        origin = str(path)
+    else:
+        resource = resources.files("jtask2vec") / "suites" / f"{name_or_path}.yaml"
+        if not resource.is_file():
+            raise ConfigError(
+                f"unknown suite {str(name_or_path)!r}: not a file, and not a built-in suite "
+                f"({', '.join(builtin_suites())})"
+            )
+        text = resource.read_text(encoding="utf-8")
+        origin = f"built-in suite {name_or_path!r}"
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: a suite file must be a mapping")
+    for key, value in (overrides or {}).items():
+        _set_dotted(raw, key, value)
+    try:
+        return Suite.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{origin}: field {loc!r}: {first['msg']} ({exc.error_count()} error(s))") from None
+
+
+def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {key!r}: {part!r} is not a mapping")
+    node[parts[-1]] = value
+
+
+def dump_suite(suite: Suite) -> str:
+    """The suite as YAML, exactly as it will run (defaults filled in)."""
+    return yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

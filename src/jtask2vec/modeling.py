@@ -1,0 +1,67 @@
+"""The classifier used everywhere: a pretrained encoder, a pooling, and a fresh linear head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """[CLS] (first position) or masked mean of ``hidden`` (batch, length, hidden)."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    if pooling == "mean":
+        mask = attention_mask.to(hidden.dtype).unsqueeze(-1)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
+    raise ValueError(f"unknown pooling {pooling!r}")
+
+
+class EncoderClassifier(nn.Module):
+    """``logits = head(dropout(pool(encoder(x))))``; the encoder is the probe's feature extractor."""
+
+    def __init__(self, encoder: PreTrainedModel, pooling: str, num_labels: int = 2, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(int(encoder.config.hidden_size), num_labels)
+        std = float(getattr(encoder.config, "initializer_range", 0.02))
+        nn.init.normal_(self.head.weight, std=std)
+        nn.init.zeros_(self.head.bias)
+
+    def features(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**kwargs).last_hidden_state
+        return pool(hidden, attention_mask, self.pooling)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.head(self.dropout(self.features(input_ids, attention_mask, token_type_ids)))
+
+
+def encode_texts(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
+) -> dict[str, torch.Tensor]:
+    """Tokenise, truncate to ``max_length`` and pad to the longest text of the batch."""
+    enc = tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=max_length,
+        padding="longest",
+        return_tensors="pt",
+    )
+    return {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}

@@ -1,0 +1,42 @@
+"""Shared fixtures. Tests never reach a hub and never write outside temporary folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch  # noqa: E402
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)  # one thread per xdist worker: no oversubscription on 2 cores
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Exported probes go to a per-session temporary cache, not the user's home."""
+    if "JTASK2VEC_CACHE" not in os.environ:
+        os.environ["JTASK2VEC_CACHE"] = str(tmp_path_factory.mktemp("jtask2vec-cache"))
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The real corpora (../shared/data beside the repo); tests that need them skip when absent."""
+    candidate = Path(os.environ.get("JTASK2VEC_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not candidate.is_dir():
+        pytest.skip(f"real data not found at {candidate}")
+    return candidate
+
+
+@pytest.fixture(scope="session")
+def tiny_probe():
+    from jtask2vec.probes import load_probe
+
+    return load_probe("tiny-random-bert")
