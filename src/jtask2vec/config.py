@@ -108,7 +108,13 @@ SelectorName = Literal["random", "datasize", "textemb", "logme"]
 
 
 class EvaluationConfig(_Strict):
-    distances: list[DistanceName] = ["cosine", "normalized-cosine", "rms-cosine", "asymmetric", "symmetric-kl"]
+    distances: list[DistanceName] = [
+        "cosine",
+        "normalized-cosine",
+        "rms-cosine",
+        "asymmetric",
+        "symmetric-kl",
+    ]
     baselines: list[SelectorName] = ["random", "datasize", "textemb", "logme"]
     bootstrap_samples: int = Field(2000, ge=100)
     confidence: float = Field(0.95, gt=0, lt=1)
@@ -140,6 +146,9 @@ class Suite(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+        reserved = [n for n in names if n.startswith("(")]
+        if reserved:
+            raise ValueError(f"task names may not start with '(' (reserved): {', '.join(reserved)}")
         return tasks
 
     @model_validator(mode="after")
