@@ -1,0 +1,137 @@
+"""`jtask2vec run | evaluate | rank | report | suites`: the whole pipeline and its verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.table import Table
+
+from jtask2vec.cli.app import DataDirOption, RunsDirOption, SetOption, SuiteOption, app, console
+from jtask2vec.config import Suite, builtin_suites, dump_suite, load_suite
+from jtask2vec.errors import ConfigError
+
+NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+
+
+def parse_overrides(values: list[str] | None) -> dict[str, object]:
+    """``["probe.name=x", "seeds=[0,1]"]`` -> ``{"probe.name": "x", "seeds": [0, 1]}`` (values parsed as YAML)."""
+    overrides: dict[str, object] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set probe.name=tiny-random-bert")
+        try:
+            overrides[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML ({exc})") from None
+    return overrides
+
+
+def suite_from_options(suite: str, overrides: list[str] | None) -> Suite:
+    return load_suite(suite, parse_overrides(overrides))
+
+
+@app.command("suites")
+def suites_command(
+    show: Annotated[str | None, typer.Argument(help="Print this suite as it will run.")] = None,
+) -> None:
+    """List the built-in suites, or print one in full."""
+    if show:
+        console.print(dump_suite(load_suite(show)), highlight=False, markup=False)
+        return
+    table = Table(title="Built-in suites")
+    table.add_column("suite")
+    table.add_column("tasks")
+    table.add_column("probe")
+    table.add_column("seeds")
+    table.add_column("description")
+    for name in builtin_suites():
+        s = load_suite(name)
+        table.add_row(name, ", ".join(s.task_names), s.probe.name, str(len(s.seeds)), s.description)
+    console.print(table)
+
+
+@app.command("run")
+def run_command(
+    suite: SuiteOption = "demo",
+    data_dir: DataDirOption = None,
+    runs_dir: RunsDirOption = Path("runs"),
+    set_: SetOption = None,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Run a suite end to end (finetune, embed, similarity, transfer, evaluate, report), resuming from cache."""
+    from jtask2vec.pipeline import RunPaths, run_suite
+    from jtask2vec.cli.summary import print_summary
+
+    cfg = suite_from_options(suite, set_)
+    results = run_suite(cfg, runs_dir, data_dir, progress=not no_progress)
+    print_summary(results, console)
+    folder = RunPaths(runs_dir).run_dir(cfg)
+    console.print(f"\n[bold green]Report:[/] {folder / 'report.html'}  (also {folder / 'report.md'})")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    suite: SuiteOption = "demo",
+    data_dir: DataDirOption = None,
+    runs_dir: RunsDirOption = Path("runs"),
+    set_: SetOption = None,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Print the evaluation table: how well each selector ranks the sources (runs what is missing)."""
+    from jtask2vec.pipeline import run_suite
+    from jtask2vec.cli.summary import print_evaluation
+
+    cfg = suite_from_options(suite, set_)
+    results = run_suite(cfg, runs_dir, data_dir, progress=not no_progress, report=False)
+    print_evaluation(results, console)
+
+
+@app.command("rank")
+def rank_command(
+    target: Annotated[str, typer.Option("--target", "-t", help="Target task (a task of the suite).")],
+    suite: SuiteOption = "demo",
+    distance: Annotated[str, typer.Option("--distance", "-d", help="Distance between task vectors.")] = (
+        "normalized-cosine"
+    ),
+    data_dir: DataDirOption = None,
+    runs_dir: RunsDirOption = Path("runs"),
+    set_: SetOption = None,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Rank the candidate sources for one target from task embeddings alone (no transfer runs)."""
+    from jtask2vec.pipeline import rank_sources_for_target
+
+    cfg = suite_from_options(suite, set_)
+    ranking = rank_sources_for_target(cfg, target, distance, runs_dir, data_dir, progress=not no_progress)
+    table = Table(title=f"Sources for {target} by {distance} (seed-averaged; closest first)")
+    table.add_column("rank", justify="right")
+    table.add_column("source")
+    table.add_column("distance", justify="right")
+    for position, (source, value) in enumerate(ranking.items(), start=1):
+        table.add_row(str(position), source, f"{value:.6g}")
+    console.print(table)
+
+
+@app.command("report")
+def report_command(
+    suite: SuiteOption = "demo",
+    runs_dir: RunsDirOption = Path("runs"),
+    set_: SetOption = None,
+) -> None:
+    """Re-render the report of a finished run from its saved tables."""
+    from jtask2vec.pipeline import RunPaths
+    from jtask2vec.report import write_report
+    from jtask2vec.results import RunResults
+
+    cfg = suite_from_options(suite, set_)
+    folder = RunPaths(runs_dir).run_dir(cfg)
+    if not (folder / "results.json").is_file():
+        raise ConfigError(
+            f"{folder}: no finished run of suite {cfg.name!r}; run `jtask2vec run --suite {suite}`"
+        )
+    write_report(RunResults.load(folder), folder)
+    console.print(f"[bold green]Report:[/] {folder / 'report.html'}")

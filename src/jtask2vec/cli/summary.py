@@ -1,0 +1,67 @@
+"""Terminal summaries of a run (the full tables are in the report)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from jtask2vec.results import BASELINE_SOURCE, RunResults
+
+
+def _fmt(mean: float, low: float | None = None, high: float | None = None) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{mean:.3f}"
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def print_evaluation(results: RunResults, console: Console) -> None:
+    ev = results.evaluation
+    if ev.empty:
+        console.print("No evaluation (no transfer results).")
+        return
+    metrics = list(dict.fromkeys(ev["metric"]))
+    table = Table(title=f"How well each selector ranks the sources ({results.suite.name}; 95% bootstrap CI)")
+    table.add_column("selector")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for selector, block in ev.groupby("selector", sort=False):
+        by_metric = {r.metric: r for r in block.itertuples()}
+        cells = []
+        for metric in metrics:
+            r = by_metric.get(metric)
+            cells.append(_fmt(r.mean, r.ci_low, r.ci_high) if r is not None else "–")
+        table.add_row(str(selector), *cells)
+    console.print(table)
+
+
+def print_summary(results: RunResults, console: Console) -> None:
+    ft = results.finetune
+    if not ft.empty:
+        table = Table(title="Test accuracy after fine-tuning (mean ± std over seeds)")
+        for col in ("task", "accuracy", "macro-F1", "seeds"):
+            table.add_column(col, justify="left" if col == "task" else "right")
+        for task, block in ft.groupby("task", sort=False):
+            table.add_row(
+                str(task),
+                f"{block['accuracy'].mean():.4f} ± {block['accuracy'].std(ddof=1) if len(block) > 1 else 0:.4f}",
+                f"{block['macro_f1'].mean():.4f}",
+                str(len(block)),
+            )
+        console.print(table)
+    tr = results.transfer
+    if not tr.empty:
+        grid = tr.pivot_table(index="target", columns="source", values="accuracy", aggfunc="mean")
+        cols = [BASELINE_SOURCE] + [c for c in grid.columns if c != BASELINE_SOURCE]
+        table = Table(title="Transfer accuracy (rows target, columns source; mean over seeds)")
+        table.add_column("target \\ source")
+        for c in cols:
+            table.add_column(str(c), justify="right")
+        for target, row in grid.iterrows():
+            table.add_row(str(target), *("–" if pd.isna(row.get(c)) else f"{row[c]:.4f}" for c in cols))
+        console.print(table)
+    print_evaluation(results, console)

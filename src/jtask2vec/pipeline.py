@@ -1,0 +1,453 @@
+"""From a suite to a verdict: finetune -> embed -> similarity -> transfer -> evaluate -> report.
+
+Each stage is a method of :class:`Pipeline` over explicit inputs; every expensive artifact (fine-tuned
+checkpoint, embedding, text embedding, LogME score, transfer cell) is cached in the content-addressed
+:class:`~jtask2vec.store.ArtifactStore` under ``<runs_dir>/store``, so a re-run reuses what is done and an
+interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/``.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from jtask2vec.config import Suite
+from jtask2vec.errors import ConfigError
+from jtask2vec.probes import Probe, load_probe
+from jtask2vec.progress import OverallProgress, overall_progress
+from jtask2vec.results import BASELINE_SOURCE, RunResults
+from jtask2vec.store import ArtifactStore, content_key
+from jtask2vec.tasks import Task
+from jtask2vec.tasks.registry import load_task
+
+TASK2VEC_PREFIX = "task2vec:"
+
+
+@dataclass
+class RunPaths:
+    runs_dir: Path
+
+    @property
+    def store(self) -> Path:
+        return self.runs_dir / "store"
+
+    def run_dir(self, suite: Suite) -> Path:
+        return self.runs_dir / suite.name
+
+
+class Pipeline:
+    """The stages of one suite run. Results of each stage are cached; calling a stage twice is cheap."""
+
+    def __init__(
+        self,
+        suite: Suite,
+        runs_dir: str | Path = "runs",
+        data_dir: str | Path | None = None,
+        *,
+        progress: bool = True,
+        tracker: OverallProgress | None = None,
+    ) -> None:
+        self.suite = suite
+        self.paths = RunPaths(Path(runs_dir))
+        self.data_dir_option = None if data_dir is None else Path(data_dir)
+        self.show_progress = progress
+        self.store = ArtifactStore(self.paths.store)
+        self.tracker = tracker or OverallProgress(None, None)
+        self._checkpoints: dict[tuple[str, int], str] = {}
+
+    # ---- inputs ------------------------------------------------------------------------------------
+    @cached_property
+    def tasks(self) -> dict[str, Task]:
+        return {spec.name: load_task(spec, self.data_dir_option) for spec in self.suite.tasks}
+
+    @cached_property
+    def probe(self) -> Probe:
+        return load_probe(self.suite.probe)
+
+    def tasks_table(self) -> pd.DataFrame:
+        rows = []
+        for spec in self.suite.tasks:
+            task = self.tasks[spec.name]
+            counts = task.class_counts()
+            sizes = task.split_sizes()
+            rows.append(
+                {
+                    "task": task.name,
+                    "loader": spec.loader,
+                    "stand_in_for": task.stand_in_for or "",
+                    "n": len(task),
+                    "n_label0": counts[task.label_names[0]],
+                    "n_label1": counts[task.label_names[1]],
+                    "label0": task.label_names[0],
+                    "label1": task.label_names[1],
+                    **sizes,
+                    "data_hash": task.data_hash,
+                    "source": task.provenance.source,
+                    "licence": task.provenance.licence,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    # ---- stage 1: fine-tune each task from the pretrained probe --------------------------------------
+    def finetune(self) -> pd.DataFrame:
+        from jtask2vec.training import finetune
+
+        rows = []
+        units = [(name, seed) for name in self.suite.task_names for seed in self.suite.seeds]
+        self.tracker.add(len(units))
+        for name, seed in units:
+            self.tracker.stage(f"fine-tune {name} (seed {seed})")
+            result = finetune(
+                self.tasks[name], self.probe, self.suite.training, seed, store=self.store, progress=False
+            )
+            self._checkpoints[(name, seed)] = result.checkpoint_key
+            rows.append(result.to_dict())
+            self.tracker.advance()
+        return pd.DataFrame(rows)
+
+    def checkpoint_key(self, task: str, seed: int) -> str:
+        if (task, seed) not in self._checkpoints:
+            self.finetune()
+        return self._checkpoints[(task, seed)]
+
+    # ---- stage 2: TASK2VEC embeddings ----------------------------------------------------------------
+    def embedding_key(self, task: str, seed: int) -> str:
+        return content_key(
+            {
+                "checkpoint": self.checkpoint_key(task, seed),
+                "fisher": self.suite.fisher,
+                "max_length": self.probe.max_length,
+                "seed": seed,
+            }
+        )
+
+    def embeddings(self) -> dict[tuple[str, int], np.ndarray]:
+        """Task vector per (task, seed), computed from the fine-tuned checkpoint (cached)."""
+        from jtask2vec.checkpoints import load_finetuned
+        from jtask2vec.embedding import TaskEmbedding, embed_task
+
+        out: dict[tuple[str, int], np.ndarray] = {}
+        units = [(name, seed) for name in self.suite.task_names for seed in self.suite.seeds]
+        self.tracker.add(len(units))
+        for name, seed in units:
+            self.tracker.stage(f"embed {name} (seed {seed})")
+            key = self.embedding_key(name, seed)
+            if not self.store.exists("embedding", key):
+                model, tokenizer, _ = load_finetuned(self.store, self.checkpoint_key(name, seed))
+                emb = embed_task(
+                    model,
+                    tokenizer,
+                    self.tasks[name],
+                    self.suite.fisher,
+                    self.probe.max_length,
+                    seed=seed,
+                    probe_name=self.probe.fingerprint,
+                )
+                with self.store.staging("embedding", key) as stage:
+                    emb.save(stage)
+            out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
+            self.tracker.advance()
+        return out
+
+    def trivial_embedding(self, seed: int) -> np.ndarray:
+        """t0 of the asymmetric distance: see :func:`jtask2vec.distances.trivial_embedding`."""
+        from jtask2vec.distances import trivial_embedding_for_probe
+        from jtask2vec.embedding import TaskEmbedding
+
+        key = content_key(
+            {
+                "trivial": self.probe.fingerprint,
+                "fisher": self.suite.fisher,
+                "seed": seed,
+                "tasks": sorted(t.data_hash for t in self.tasks.values()),
+            }
+        )
+        if not self.store.exists("trivial-embedding", key):
+            emb = trivial_embedding_for_probe(
+                self.probe, list(self.tasks.values()), self.suite.fisher, seed=seed
+            )
+            with self.store.staging("trivial-embedding", key) as stage:
+                emb.save(stage)
+        return TaskEmbedding.load(self.store.path("trivial-embedding", key)).vector
+
+    # ---- stage 3: distances between task vectors -----------------------------------------------------
+    def distances(self, embeddings: dict[tuple[str, int], np.ndarray] | None = None) -> pd.DataFrame:
+        from jtask2vec.distances import distance_matrix
+
+        embeddings = embeddings if embeddings is not None else self.embeddings()
+        names = self.suite.task_names
+        rows = []
+        for seed in self.suite.seeds:
+            vectors = {name: embeddings[(name, seed)] for name in names}
+            trivial = None
+            if "asymmetric" in self.suite.evaluation.distances:
+                trivial = self.trivial_embedding(seed)
+            for distance in self.suite.evaluation.distances:
+                matrix = distance_matrix(
+                    vectors, distance, trivial=trivial, alpha=self.suite.evaluation.asymmetric_alpha
+                )
+                for a in matrix.index:
+                    for b in matrix.columns:
+                        rows.append(
+                            {
+                                "distance": distance,
+                                "seed": seed,
+                                "a": a,
+                                "b": b,
+                                "value": float(matrix.loc[a, b]),
+                            }
+                        )
+        return pd.DataFrame(rows)
+
+    # ---- stage 4: the transfer grid ------------------------------------------------------------------
+    def transfer(self) -> pd.DataFrame:
+        from jtask2vec.transfer import plan_grid, run_grid
+
+        cells = plan_grid(self.suite.source_names, self.suite.target_names, self.suite.seeds)
+        self.tracker.add(len(cells))
+        self.tracker.stage(f"transfer grid ({len(cells)} cells)")
+        return run_grid(
+            cells,
+            self.tasks,
+            self.probe,
+            self.suite.training,
+            self.suite.target_training,
+            self.store,
+            progress=False,
+            on_cell_done=lambda cell: self.tracker.advance(description=f"transfer {_cell_name(cell)}"),
+        )
+
+    # ---- stage 5: selectors' scores ------------------------------------------------------------------
+    def candidates(self, target: str) -> list[str]:
+        return [s for s in self.suite.source_names if s != target]
+
+    def task2vec_scores(self, distances: pd.DataFrame) -> pd.DataFrame:
+        """score(source -> target) = -d(source -> target): rows ``a`` = source, columns ``b`` = target."""
+        rows = []
+        for (distance, seed), block in distances.groupby(["distance", "seed"], sort=False):
+            lookup = {(r.a, r.b): r.value for r in block.itertuples()}
+            for target in self.suite.target_names:
+                for source in self.candidates(target):
+                    rows.append(
+                        {
+                            "selector": f"{TASK2VEC_PREFIX}{distance}",
+                            "seed": int(seed),
+                            "target": target,
+                            "source": source,
+                            "score": -float(lookup[(source, target)]),
+                        }
+                    )
+        return pd.DataFrame(rows)
+
+    def baseline_scores(self) -> pd.DataFrame:
+        from jtask2vec import selection
+
+        wanted = self.suite.evaluation.baselines
+        frames = []
+        sizes = {name: int(len(self.tasks[name].indices("train"))) for name in self.suite.task_names}
+        textemb = self.text_embeddings() if "textemb" in wanted else {}
+        for seed in self.suite.seeds:
+            for target in self.suite.target_names:
+                sources = self.candidates(target)
+                if "random" in wanted:
+                    frames.append(
+                        selection.scores_table(
+                            "random", seed, target, selection.random_scores(target, sources, seed)
+                        )
+                    )
+                if "datasize" in wanted:
+                    frames.append(
+                        selection.scores_table(
+                            "datasize", seed, target, selection.datasize_scores(sizes, target, sources)
+                        )
+                    )
+                if "textemb" in wanted:
+                    frames.append(
+                        selection.scores_table(
+                            "textemb", seed, target, selection.textemb_scores(textemb, target, sources)
+                        )
+                    )
+                if "logme" in wanted:
+                    scores = {source: self.logme(source, target, seed) for source in sources}
+                    frames.append(selection.scores_table("logme", seed, target, scores))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def text_embeddings(self) -> dict[str, np.ndarray]:
+        """TextEmb vectors of the pretrained probe per task (cached)."""
+        from jtask2vec.selection import text_embedding
+
+        out = {}
+        for name, task in self.tasks.items():
+            key = content_key(
+                {
+                    "textemb": self.probe.fingerprint,
+                    "data": task.data_hash,
+                    "max_length": self.probe.max_length,
+                }
+            )
+            if not self.store.exists("textemb", key):
+                vector = text_embedding(self.probe, task.texts_of("train"))
+                with self.store.staging("textemb", key) as stage:
+                    np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
+            out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
+        return out
+
+    def logme(self, source: str, target: str, seed: int) -> float:
+        """LogME of the target's train labels on features from the source-fine-tuned encoder (cached)."""
+        from jtask2vec.checkpoints import load_finetuned
+        from jtask2vec.selection import extract_features, logme
+
+        checkpoint = self.checkpoint_key(source, seed)
+        task = self.tasks[target]
+        key = content_key(
+            {"logme": checkpoint, "target": task.data_hash, "max_length": self.probe.max_length}
+        )
+        if not self.store.exists("logme", key):
+            model, tokenizer, _ = load_finetuned(self.store, checkpoint)
+            features = extract_features(
+                model,
+                tokenizer,
+                task.texts_of("train"),
+                self.probe.max_length,
+                self.suite.training.eval_batch_size,
+            )
+            self.store.write_json("logme", key, {"logme": float(logme(features, task.labels_of("train")))})
+        return float(self.store.read_json("logme", key)["logme"])
+
+    # ---- stage 6: evaluation -------------------------------------------------------------------------
+    def evaluate(self, scores: pd.DataFrame, transfer: pd.DataFrame):
+        from jtask2vec.evaluation import baseline_tests, evaluate_selectors
+
+        cfg = self.suite.evaluation
+        evaluation, per_target = evaluate_selectors(
+            scores,
+            transfer,
+            regret_ks=tuple(cfg.regret_ks),
+            bootstrap_samples=cfg.bootstrap_samples,
+            confidence=cfg.confidence,
+        )
+        tests = baseline_tests(transfer, confidence=cfg.confidence, bootstrap_samples=cfg.bootstrap_samples)
+        return evaluation, per_target, tests
+
+    # ---- everything ----------------------------------------------------------------------------------
+    def run(self, *, report: bool = True) -> RunResults:
+        started = time.perf_counter()
+        self.store.clean_staging()
+        self.tracker.stage("loading tasks and probe")
+        results = RunResults(suite=self.suite, tasks=self.tasks_table())
+        results.finetune = self.finetune()
+        embeddings = self.embeddings()
+        self.tracker.stage("distances")
+        results.distances = self.distances(embeddings)
+        results.transfer = self.transfer()
+        self.tracker.stage("selectors")
+        results.scores = pd.concat(
+            [self.task2vec_scores(results.distances), self.baseline_scores()], ignore_index=True
+        )
+        self.tracker.stage("evaluation")
+        results.evaluation, results.per_target, results.baseline_tests = self.evaluate(
+            results.scores, results.transfer
+        )
+        results.environment = environment(wall_seconds=time.perf_counter() - started, probe=self.probe)
+        if report:
+            self.tracker.stage("report")
+            self.write_report(results)
+        return results
+
+    def write_report(self, results: RunResults) -> Path:
+        from jtask2vec.report import write_report
+
+        folder = self.paths.run_dir(self.suite)
+        write_report(results, folder)
+        return folder / "report.html"
+
+
+def _cell_name(cell) -> str:
+    source = cell.source if cell.source is not None else BASELINE_SOURCE
+    return f"{source} -> {cell.target} (seed {cell.seed})"
+
+
+def environment(wall_seconds: float, probe: Probe | None = None) -> dict[str, object]:
+    import torch
+
+    versions = {}
+    for dist in (
+        "jtask2vec",
+        "torch",
+        "transformers",
+        "tokenizers",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "pandas",
+        "unidic-lite-imitator-transformers",
+    ):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    env: dict[str, object] = {
+        "wall_seconds": round(wall_seconds, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "device": "cpu",
+        "versions": versions,
+    }
+    if probe is not None:
+        env["probe"] = probe.name
+        env["probe_fingerprint"] = probe.fingerprint
+        env["probe_parameters"] = int(sum(p.numel() for p in probe.encoder.parameters()))
+    return env
+
+
+def run_suite(
+    suite: Suite,
+    runs_dir: str | Path = "runs",
+    data_dir: str | Path | None = None,
+    *,
+    progress: bool = True,
+    report: bool = True,
+) -> RunResults:
+    """Run a whole suite (resuming from the store) and write its report; returns the tables."""
+    if len(suite.seeds) != len(set(suite.seeds)):
+        raise ConfigError(f"suite {suite.name!r}: seeds must be distinct")
+    with overall_progress(progress) as tracker:
+        return Pipeline(suite, runs_dir, data_dir, progress=progress, tracker=tracker).run(report=report)
+
+
+def rank_sources_for_target(
+    suite: Suite,
+    target: str,
+    distance: str = "normalized-cosine",
+    runs_dir: str | Path = "runs",
+    data_dir: str | Path | None = None,
+    *,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Candidate sources for ``target`` ordered by seed-averaged distance(source -> target), closest first.
+
+    Needs only fine-tuning and embeddings (cached in the store), no transfer runs.
+    """
+    from jtask2vec.distances import DISTANCES
+
+    suite.task(target)  # raises a clear error for an unknown target
+    if distance not in DISTANCES:
+        raise ConfigError(f"unknown distance {distance!r}; choose from {', '.join(DISTANCES)}")
+    narrowed = suite.model_copy(
+        update={"evaluation": suite.evaluation.model_copy(update={"distances": [distance]})}
+    )
+    with overall_progress(progress) as tracker:
+        pipeline = Pipeline(narrowed, runs_dir, data_dir, progress=progress, tracker=tracker)
+        table = pipeline.distances()
+    block = table[(table["b"] == target) & (table["a"].isin(pipeline.candidates(target)))]
+    means = block.groupby("a")["value"].mean().sort_values(kind="stable")
+    return {str(k): float(v) for k, v in means.items()}
