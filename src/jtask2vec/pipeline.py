@@ -252,7 +252,7 @@ class Pipeline:
 
         wanted = self.suite.evaluation.baselines
         frames = []
-        sizes = {name: int(len(self.tasks[name].indices("train"))) for name in self.suite.task_names}
+        sizes = {name: len(self.tasks[name].indices("train")) for name in self.suite.task_names}
         textemb = self.text_embeddings() if "textemb" in wanted else {}
         for seed in self.suite.seeds:
             for target in self.suite.target_names:

@@ -8,13 +8,14 @@ Conventions shared by the pipeline, the evaluation and the report:
                  ``gain`` is accuracy minus that baseline's accuracy for the same target and seed.
 - ``distances``  distance, seed, a, b, value. ``value`` is a distance: lower means closer. For
                  ``cosine`` it is 1 - cosine similarity. Asymmetric distances read "from a to b".
-- ``scores``     selector, seed, target, source, score. Higher score = the selector expects a better transfer
-                 from ``source`` to ``target``. TASK2VEC selectors are named ``task2vec:<distance>`` and score
-                 ``-distance(source -> target)``; baselines are ``random``, ``datasize``, ``textemb``, ``logme``.
+- ``scores``     selector, seed, target, source, score. Higher score = the selector expects a better
+                 transfer from ``source`` to ``target``. TASK2VEC selectors are named
+                 ``task2vec:<distance>`` and score ``-distance(source -> target)``; baselines are
+                 ``random``, ``datasize``, ``textemb``, ``logme``.
 - ``evaluation`` selector, metric, mean, ci_low, ci_high, n_targets, n_seeds (bootstrap CI over seeds).
 - ``per_target`` selector, seed, target, metric, value (the unaggregated metrics).
-- ``baseline_tests`` target, best_source, mean_gain, ci_low, ci_high, beats_baseline: whether the best transfer
-                 beats the no-transfer baseline beyond seed noise.
+- ``baseline_tests`` target, best_source, mean_gain, ci_low, ci_high, beats_baseline: whether the best
+                 transfer beats the no-transfer baseline beyond seed noise.
 """
 
 from __future__ import annotations

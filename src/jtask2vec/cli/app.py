@@ -1,4 +1,4 @@
-"""The typer application object and the shared option helpers. Commands live beside it, one module per area."""
+"""The typer application and the shared options. Commands live beside it, one module per area."""
 
 from __future__ import annotations
 
@@ -52,5 +52,8 @@ RunsDirOption = Annotated[
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a suite field, e.g. --set probe.name=tiny-random-bert (repeatable)."),
+    typer.Option(
+        "--set",
+        help="Override a suite field, e.g. --set probe.name=tiny-random-bert (repeatable).",
+    ),
 ]

@@ -17,7 +17,7 @@ NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide prog
 
 
 def parse_overrides(values: list[str] | None) -> dict[str, object]:
-    """``["probe.name=x", "seeds=[0,1]"]`` -> ``{"probe.name": "x", "seeds": [0, 1]}`` (values parsed as YAML)."""
+    """``["probe.name=x", "seeds=[0,1]"]`` -> ``{"probe.name": "x", "seeds": [0, 1]}`` (YAML values)."""
     overrides: dict[str, object] = {}
     for item in values or []:
         key, sep, raw = item.partition("=")
@@ -62,9 +62,9 @@ def run_command(
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
 ) -> None:
-    """Run a suite end to end (finetune, embed, similarity, transfer, evaluate, report), resuming from cache."""
-    from jtask2vec.pipeline import RunPaths, run_suite
+    """Run a suite end to end: finetune, embed, similarity, transfer, evaluate, report (resumable)."""
     from jtask2vec.cli.summary import print_summary
+    from jtask2vec.pipeline import RunPaths, run_suite
 
     cfg = suite_from_options(suite, set_)
     results = run_suite(cfg, runs_dir, data_dir, progress=not no_progress)
@@ -82,8 +82,8 @@ def evaluate_command(
     no_progress: NoProgressOption = False,
 ) -> None:
     """Print the evaluation table: how well each selector ranks the sources (runs what is missing)."""
-    from jtask2vec.pipeline import run_suite
     from jtask2vec.cli.summary import print_evaluation
+    from jtask2vec.pipeline import run_suite
 
     cfg = suite_from_options(suite, set_)
     results = run_suite(cfg, runs_dir, data_dir, progress=not no_progress, report=False)

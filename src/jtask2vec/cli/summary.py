@@ -46,9 +46,10 @@ def print_summary(results: RunResults, console: Console) -> None:
         for col in ("task", "accuracy", "macro-F1", "seeds"):
             table.add_column(col, justify="left" if col == "task" else "right")
         for task, block in ft.groupby("task", sort=False):
+            std = block["accuracy"].std(ddof=1) if len(block) > 1 else 0.0
             table.add_row(
                 str(task),
-                f"{block['accuracy'].mean():.4f} ± {block['accuracy'].std(ddof=1) if len(block) > 1 else 0:.4f}",
+                f"{block['accuracy'].mean():.4f} ± {std:.4f}",
                 f"{block['macro_f1'].mean():.4f}",
                 str(len(block)),
             )

@@ -105,7 +105,8 @@ def load_probe(config: ProbeConfig | str) -> Probe:
         if isinstance(source, Path):
             fingerprint = f"{source.name}-{_folder_fingerprint(source)}"
         else:
-            fingerprint = f"{name}@{config.revision or getattr(encoder.config, '_commit_hash', None) or 'main'}"
+            revision = config.revision or getattr(encoder.config, "_commit_hash", None) or "main"
+            fingerprint = f"{name}@{revision}"
     encoder.eval()
     if tokenizer.pad_token is None:
         raise ProbeError(f"probe {name!r}: its tokenizer has no padding token")
