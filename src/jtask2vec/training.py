@@ -1,0 +1,447 @@
+"""One fine-tuning routine: encoder + fresh linear head on a task's train split, epoch picked on dev.
+
+A transfer is the same call started from a saved fine-tuned encoder (``init_from``): the source head is
+dropped and a fresh head is drawn, exactly as for a fine-tune from the pretrained probe.
+
+Recipe: cross-entropy, AdamW (no weight decay on biases and LayerNorm weights), linear warmup then
+linear decay (``get_linear_schedule_with_warmup``), gradient-norm clipping, length-bucketed batches with
+dynamic padding. After every epoch the dev split is scored (``TrainingConfig.select_on``); the best
+epoch's weights are kept and scored on test.
+
+Determinism: ``seed`` fixes the head initialisation, dropout (torch RNG, forked so the caller's RNG is
+untouched), the train subsample and the batch order (numpy ``default_rng(seed)``). Same seed on the CPU
+gives identical numbers.
+
+Results and checkpoints are cached in the artifact store under :func:`finetune_key`; a re-run with the
+same inputs returns the stored result without training.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+
+from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, quiet_hf_progress, save_classifier
+from jtask2vec.config import TrainingConfig
+from jtask2vec.errors import ConfigError, DataError
+from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.probes import Probe, load_encoder
+from jtask2vec.store import ArtifactStore, atomic_write_json, content_key
+from jtask2vec.tasks.base import Task
+
+RESULT_FILE = "result.json"
+BUCKET_BATCHES = 50  # length-bucketing window: sort by length within chunks of this many batches
+
+
+@dataclass
+class FinetuneResult:
+    """Test-split scores of one fine-tune, the selected epoch, and where its checkpoint lives.
+
+    ``train_seconds`` is the wall time of training plus the per-epoch dev scoring;
+    ``examples_per_second`` counts training examples over the time spent in training steps only.
+    """
+
+    task: str
+    seed: int
+    accuracy: float
+    macro_f1: float
+    balanced_accuracy: float
+    best_epoch: int  # 1-based
+    dev_metric: float  # the select_on metric of best_epoch on dev (nan without a dev split)
+    train_seconds: float
+    examples_per_second: float
+    n_train: int
+    n_dev: int
+    n_test: int
+    source: str | None  # None = from the pretrained probe, else the source task name
+    checkpoint_key: str  # store key (kind "finetune") of the saved fine-tuned classifier
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> FinetuneResult:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in payload.items() if k in names})
+
+
+# ---- metrics --------------------------------------------------------------------------------------------
+def classification_metrics(
+    labels: Sequence[int] | np.ndarray, predictions: Sequence[int] | np.ndarray
+) -> dict[str, float]:
+    """Accuracy, macro-F1 and balanced accuracy of binary predictions.
+
+    With ``C[i, j]`` = #(label i, predicted j): accuracy = trace(C)/n; F1_c = 2 C[c,c] / (row_c + col_c)
+    (0 when both are 0); macro-F1 = mean over the two classes; balanced accuracy = mean over classes
+    present in ``labels`` of the recall C[c,c]/row_c.
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    p = np.asarray(predictions, dtype=np.int64)
+    if y.shape != p.shape:
+        raise ValueError(f"labels {y.shape} and predictions {p.shape} differ in shape")
+    n = len(y)
+    if n == 0:
+        return {"accuracy": math.nan, "macro_f1": math.nan, "balanced_accuracy": math.nan, "n": 0}
+    conf = np.zeros((2, 2), dtype=np.int64)
+    np.add.at(conf, (y, p), 1)
+    rows, cols, diag = conf.sum(1), conf.sum(0), np.diag(conf)
+    f1 = [2 * diag[c] / (rows[c] + cols[c]) if rows[c] + cols[c] else 0.0 for c in (0, 1)]
+    recalls = [diag[c] / rows[c] for c in (0, 1) if rows[c]]
+    return {
+        "accuracy": float(diag.sum() / n),
+        "macro_f1": float(np.mean(f1)),
+        "balanced_accuracy": float(np.mean(recalls)),
+        "n": int(n),
+    }
+
+
+# ---- batching -------------------------------------------------------------------------------------------
+def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> list[list[int]]:
+    """Token ids of each text (special tokens included), truncated to ``max_length``, unpadded."""
+    if not texts:
+        return []
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def collate(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad to the longest sequence of the batch: ``input_ids``, ``attention_mask`` (batch, length)."""
+    length = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), length), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        input_ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of indices where each batch holds texts of similar length.
+
+    Indices are shuffled, cut into chunks of ``BUCKET_BATCHES * batch_size``, sorted by length inside each
+    chunk, cut into batches, and the batches shuffled: every index appears exactly once per epoch.
+    """
+    order = rng.permutation(len(lengths))
+    lens = np.asarray(lengths)
+    chunk = batch_size * BUCKET_BATCHES
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lens[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def stratified_subsample(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of ``n`` examples keeping the class proportions (largest-remainder rounding)."""
+    labels = np.asarray(labels)
+    if n >= len(labels):
+        return np.arange(len(labels))
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / len(labels)
+    take = np.floor(quota).astype(int)
+    for c in np.argsort(-(quota - take), kind="stable")[: n - take.sum()]:
+        take[c] += 1
+    chosen = [
+        rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
+        for c, k in zip(classes, take, strict=True)
+    ]
+    return np.sort(np.concatenate(chosen))
+
+
+# ---- evaluation -----------------------------------------------------------------------------------------
+@torch.inference_mode()
+def predict(
+    model: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    max_length: int,
+    batch_size: int,
+    *,
+    token_ids: Sequence[Sequence[int]] | None = None,
+) -> np.ndarray:
+    """Predicted labels (n,) of ``texts``, in eval mode, batched by sorted length."""
+    ids = token_ids if token_ids is not None else tokenize(tokenizer, texts, max_length)
+    preds = np.zeros(len(ids), dtype=np.int64)
+    if not len(ids):
+        return preds
+    was_training = model.training
+    model.eval()
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = collate([ids[i] for i in idx], tokenizer.pad_token_id)
+        preds[idx] = model(**batch).argmax(-1).numpy()
+    model.train(was_training)
+    return preds
+
+
+def evaluate_classifier(
+    model: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    max_length: int,
+    batch_size: int,
+) -> dict[str, float]:
+    """``classification_metrics`` (accuracy, macro_f1, balanced_accuracy, n) of ``model`` on the texts."""
+    return classification_metrics(labels, predict(model, tokenizer, texts, max_length, batch_size))
+
+
+# ---- caching --------------------------------------------------------------------------------------------
+def finetune_key(
+    task: Task, probe: Probe, training: TrainingConfig, seed: int, init_from: str | None = None
+) -> str:
+    """Store key of ``finetune(task, probe, training, seed, init_from=init_from)``: a hash of all inputs.
+
+    Inputs: task name and data hash, probe fingerprint, pooling and max length, the training config, the
+    seed, the source checkpoint key (transfer) and the code version.
+    """
+    return content_key(
+        {
+            "what": "finetune",
+            "task": task.name,
+            "data": task.data_hash,
+            "probe": probe.fingerprint,
+            "pooling": probe.pooling,
+            "max_length": probe.max_length,
+            "training": training,
+            "seed": int(seed),
+            "init_from": init_from,
+        }
+    )
+
+
+def load_result(store: ArtifactStore, key: str) -> FinetuneResult | None:
+    """The stored result of fine-tune ``key``, or None when it has not finished."""
+    if not (store.path(FINETUNE_KIND, key) / RESULT_FILE).is_file():
+        return None
+    return FinetuneResult.from_dict(store.read_json(FINETUNE_KIND, key, RESULT_FILE))
+
+
+# ---- progress -------------------------------------------------------------------------------------------
+class _Progress:
+    """A rich progress bar with examples/s, shown only on a terminal and when asked for."""
+
+    def __init__(self, enabled: bool, description: str, total: int) -> None:
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:.0f} ex/s"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.task_id = self.bar.add_task(description, total=total, rate=0.0)
+            self.bar.start()
+
+    def advance(self, n: int, rate: float) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task_id, advance=n, rate=rate)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# ---- fine-tuning ----------------------------------------------------------------------------------------
+def _optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": training.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=training.learning_rate)
+
+
+def train_classifier(
+    model: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    train_ids: Sequence[Sequence[int]],
+    train_labels: np.ndarray,
+    dev_ids: Sequence[Sequence[int]],
+    dev_labels: np.ndarray,
+    training: TrainingConfig,
+    rng: np.random.Generator,
+    *,
+    progress: bool = True,
+    description: str = "fine-tune",
+) -> dict[str, Any]:
+    """Train ``model`` in place; restore the best dev epoch's weights. Returns timing and selection facts.
+
+    The caller seeds torch (head init, dropout); ``rng`` orders the batches.
+    """
+    labels_t = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
+    lengths = [len(x) for x in train_ids]
+    n_batches = math.ceil(len(train_ids) / training.batch_size)
+    total_steps = n_batches * training.epochs
+    optimizer = _optimizer(model, training)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, round(training.warmup_ratio * total_steps), max(total_steps, 1)
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    best: tuple[float, int, dict[str, torch.Tensor] | None] = (-math.inf, training.epochs, None)
+    step_seconds, seen, started = 0.0, 0, time.perf_counter()
+    bar = _Progress(progress, description, total=len(train_ids) * training.epochs)
+    try:
+        for epoch in range(1, training.epochs + 1):
+            model.train()
+            for batch_idx in bucketed_batches(lengths, training.batch_size, rng):
+                t0 = time.perf_counter()
+                batch = collate([train_ids[i] for i in batch_idx], tokenizer.pad_token_id)
+                loss = loss_fn(model(**batch), labels_t[torch.as_tensor(batch_idx)])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if training.max_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), training.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                step_seconds += time.perf_counter() - t0
+                seen += len(batch_idx)
+                bar.advance(len(batch_idx), rate=seen / step_seconds if step_seconds > 0 else 0.0)
+            if len(dev_ids):
+                preds = predict(model, tokenizer, [], 0, training.eval_batch_size, token_ids=dev_ids)
+                score = classification_metrics(dev_labels, preds)[training.select_on]
+                if score > best[0]:
+                    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best = (score, epoch, state)
+    finally:
+        bar.close()
+    if best[2] is not None:
+        model.load_state_dict(best[2])
+    model.eval()
+    examples = len(train_ids) * training.epochs
+    return {
+        "best_epoch": best[1],
+        "dev_metric": best[0] if best[2] is not None else math.nan,
+        "train_seconds": time.perf_counter() - started,
+        "examples_per_second": examples / step_seconds if step_seconds > 0 else math.nan,
+    }
+
+
+def finetune(
+    task: Task,
+    probe: Probe,
+    training: TrainingConfig,
+    seed: int,
+    *,
+    store: ArtifactStore | None = None,
+    init_from: str | None = None,
+    source_name: str | None = None,
+    progress: bool = True,
+) -> FinetuneResult:
+    """Fine-tune the probe (or the encoder of checkpoint ``init_from``) + a fresh head on ``task``.
+
+    - ``init_from``: store key of a fine-tuned source classifier (a ``FinetuneResult.checkpoint_key``);
+      its encoder is the starting point, its head is dropped. Needs ``store``.
+    - ``source_name``: the source task's name, recorded in the result (defaults to the source
+      checkpoint's task name).
+    - With ``store``, the result and the classifier are published atomically under
+      ``finetune_key(...)`` (kind ``finetune``) and a later call with the same inputs returns the stored
+      result without training. Without a store nothing is written (``checkpoint_key`` is still the key).
+    """
+    if init_from is not None and store is None:
+        raise ConfigError("a transfer (init_from) needs the artifact store that holds the source checkpoint")
+    key = finetune_key(task, probe, training, seed, init_from)
+    if store is not None:
+        cached = load_result(store, key)
+        if cached is not None:
+            return cached
+
+    train_idx, dev_idx, test_idx = (task.indices(s) for s in ("train", "dev", "test"))
+    if len(train_idx) == 0 or len(test_idx) == 0:
+        raise DataError(f"task {task.name!r} needs train and test examples (sizes: {task.split_sizes()})")
+    rng = np.random.default_rng(seed)
+    if training.train_subsample is not None and training.train_subsample < len(train_idx):
+        train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, rng)]
+
+    if init_from is not None:
+        assert store is not None
+        folder = finetuned_folder(store, init_from)
+        with torch.random.fork_rng(devices=[]), quiet_hf_progress():
+            encoder = load_encoder(folder)
+        if source_name is None:
+            source_result = load_result(store, init_from)
+            source_name = source_result.task if source_result is not None else init_from
+    else:
+        encoder = probe.fresh_encoder()
+
+    tokenizer = probe.tokenizer
+    texts = task.texts
+    ids = tokenize(tokenizer, [texts[i] for i in np.concatenate([train_idx, dev_idx])], probe.max_length)
+    train_ids, dev_ids = ids[: len(train_idx)], ids[len(train_idx) :]
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = EncoderClassifier(encoder, probe.pooling, num_labels=2, dropout=training.head_dropout)
+        facts = train_classifier(
+            model,
+            tokenizer,
+            train_ids,
+            task.labels[train_idx],
+            dev_ids,
+            task.labels[dev_idx],
+            training,
+            rng,
+            progress=progress,
+            description=f"{source_name + ' → ' if source_name else ''}{task.name} (seed {seed})",
+        )
+    test = evaluate_classifier(
+        model,
+        tokenizer,
+        [texts[i] for i in test_idx],
+        task.labels[test_idx],
+        probe.max_length,
+        training.eval_batch_size,
+    )
+    result = FinetuneResult(
+        task=task.name,
+        seed=int(seed),
+        accuracy=test["accuracy"],
+        macro_f1=test["macro_f1"],
+        balanced_accuracy=test["balanced_accuracy"],
+        best_epoch=int(facts["best_epoch"]),
+        dev_metric=float(facts["dev_metric"]),
+        train_seconds=float(facts["train_seconds"]),
+        examples_per_second=float(facts["examples_per_second"]),
+        n_train=len(train_idx),
+        n_dev=len(dev_idx),
+        n_test=len(test_idx),
+        source=source_name,
+        checkpoint_key=key,
+    )
+    if store is not None:
+        meta = {
+            "task": task.name,
+            "label_names": list(task.label_names),
+            "data_hash": task.data_hash,
+            "probe": probe.name,
+            "probe_fingerprint": probe.fingerprint,
+            "max_length": probe.max_length,
+            "seed": int(seed),
+            "init_from": init_from,
+            "source": source_name,
+            "training": training.model_dump(mode="json"),
+        }
+        with store.staging(FINETUNE_KIND, key) as stage:
+            save_classifier(model, tokenizer, stage, meta)
+            atomic_write_json(stage / RESULT_FILE, result.to_dict())
+    return result
