@@ -1,0 +1,155 @@
+"""The loader protocol: what a loader returns (`LoadedData`), how it is registered (`LoaderInfo`)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jtask2vec.errors import ConfigError, DataError
+
+# Corpus split values a loader may return. "trainval" = "train or dev, to be re-split by load_task".
+CORPUS_SPLITS = ("train", "dev", "test", "trainval")
+
+
+@dataclass
+class LoadedData:
+    """A corpus turned into a binary task, before any splitting.
+
+    ``labels[i]`` in {0, 1} names ``label_names[labels[i]]``. ``corpus_splits`` (optional) is the corpus's
+    own assignment (values in :data:`CORPUS_SPLITS`). ``origins[i]`` is ``(file, line)`` of example ``i``
+    for error messages. ``main_file`` is the file errors about the task as a whole point to. ``groups``
+    (optional) are keys that must stay together (default: identical texts stay together).
+    """
+
+    texts: list[str]
+    labels: np.ndarray
+    label_names: tuple[str, str]
+    source: str
+    licence: str
+    derivation: str
+    files: tuple[str, ...]
+    main_file: str
+    notes: list[str] = field(default_factory=list)
+    corpus_splits: list[str] | None = None
+    origins: list[tuple[str, int | None]] | None = None
+    # Examples with the same group key are kept in one split/part (default key: the text itself).
+    groups: list[str] | None = None
+
+
+LoaderFunc = Callable[..., LoadedData]
+
+
+@dataclass(frozen=True)
+class LoaderInfo:
+    """A registered loader: its id, what it reads and derives, its options, where to get the data."""
+
+    name: str
+    func: LoaderFunc
+    source: str  # corpus name
+    derives: str  # one-line description of the binary task
+    official: str  # official place to get the data
+    download: str | None = None  # name for `jtask2vec tasks download`, if automatic download exists
+    has_corpus_split: bool = False
+    needs_data_dir: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Option name -> default (``inspect.Parameter.empty`` for required options)."""
+        params = inspect.signature(self.func).parameters
+        return {k: p.default for k, p in params.items() if k != "data_dir"}
+
+    def call(self, data_dir: Path | None, options: Mapping[str, Any]) -> LoadedData:
+        """Run the loader with ``options`` coerced to the types of the defaults (CLI passes strings)."""
+        accepted = self.options
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ConfigError(
+                f"loader {self.name!r} has no option {', '.join(map(repr, unknown))}; "
+                f"its options are: {', '.join(accepted) or '(none)'}"
+            )
+        missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in options]
+        if missing:
+            raise ConfigError(f"loader {self.name!r} needs option(s): {', '.join(missing)}")
+        kwargs = {k: coerce_option(self.name, k, v, accepted[k]) for k, v in options.items()}
+        return self.func(data_dir=data_dir, **kwargs)
+
+
+LOADERS: dict[str, LoaderInfo] = {}
+
+
+def register_loader(
+    name: str,
+    *,
+    source: str,
+    derives: str,
+    official: str,
+    download: str | None = None,
+    has_corpus_split: bool = False,
+    needs_data_dir: bool = True,
+) -> Callable[[LoaderFunc], LoaderFunc]:
+    """Decorator: register ``func(data_dir, **options) -> LoadedData`` under ``name``."""
+
+    def deco(func: LoaderFunc) -> LoaderFunc:
+        if name in LOADERS:
+            raise ValueError(f"loader {name!r} registered twice")
+        LOADERS[name] = LoaderInfo(
+            name=name,
+            func=func,
+            source=source,
+            derives=derives,
+            official=official,
+            download=download,
+            has_corpus_split=has_corpus_split,
+            needs_data_dir=needs_data_dir,
+        )
+        return func
+
+    return deco
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def coerce_option(loader: str, key: str, value: Any, default: Any) -> Any:
+    """Coerce a (string) option value to the type of the loader's default.
+
+    bool: true/false/yes/no/1/0; int/float: parsed; tuple/list defaults: comma-separated string -> tuple of
+    strings; ``None`` or required defaults: left as given.
+    """
+    if not isinstance(value, str) or default is None or default is inspect.Parameter.empty:
+        if isinstance(value, list):
+            return tuple(value)
+        return value
+    try:
+        if isinstance(default, bool):
+            low = value.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, (tuple, list)):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(
+            f"loader {loader!r}, option {key!r}: cannot read {value!r} as {type(default).__name__}"
+        ) from None
+    return value
+
+
+def missing_data_error(info: LoaderInfo, path: Path, what: str) -> DataError:
+    """The error for a corpus that is not where the loader looks: where it looked and where to get it."""
+    hint = f"get it from {info.official}"
+    if info.download:
+        hint += f", or run `jtask2vec tasks download {info.download} --data-dir DIR`"
+    return DataError(f"{what} not found (task loader {info.name!r})", path=path, hint=hint)
