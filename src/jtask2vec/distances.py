@@ -1,0 +1,149 @@
+"""Distances between task embeddings. Every matrix has rows ``a``, columns ``b``; **lower = closer**.
+
+With ``a, b`` task vectors (non-negative Fisher reductions):
+
+- ``cosine``:            ``d = 1 − cos(a, b)`` (the study's; :func:`cosine_similarity_matrix` gives ``cos``).
+- ``normalized-cosine``: TASK2VEC's pair-normalised cosine ``d = 1 − cos(a/(a+b), b/(a+b))``, element-wise
+                         division by the pair's sum (dimensions where ``a+b = 0`` are dropped). It makes
+                         the comparison insensitive to the parameters' very different Fisher scales.
+- ``rms-cosine``:        ``d = 1 − cos(a/r, b/r)`` with ``r_j = sqrt(mean_t e_tj²)`` the per-dimension RMS
+                         over all the tasks of the set (dimensions with ``r_j = 0`` dropped).
+- ``asymmetric``:        TASK2VEC's ``d(a→b) = d_sym(a, b) − α · d_sym(a, t0)`` with ``d_sym`` the
+                         normalized cosine, ``a`` the source (row) and ``b`` the target (column), ``t0``
+                         the trivial embedding (:func:`jtask2vec.embedding.trivial_embedding`: the Fisher of
+                         the *pretrained* probe with a fresh head, i.e. before any task is learned) and
+                         ``α = 0.15`` (TASK2VEC; ``EvaluationConfig.asymmetric_alpha``). Subtracting the
+                         source's distance from the trivial task favours complex sources, which transfer
+                         better. Not symmetric; the diagonal is ``−α d_sym(a, t0)``, not 0.
+- ``symmetric-kl``:      each embedding as a Laplace posterior ``N(0, diag(F + λ)⁻¹)`` (precision = the
+                         damped Fisher), and ``d = ½ (KL(a‖b) + KL(b‖a)) / D = (1/4D) Σ_j (r_j + 1/r_j − 2)``
+                         with ``r_j = (b_j + λ)/(a_j + λ)``, averaged over the ``D`` dimensions. The damping
+                         ``λ = damping · mean of all entries of the set`` (``damping = 1e-3``) keeps it
+                         finite and scale-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from jtask2vec.errors import ConfigError, DataError
+
+Vectors = Mapping[str, object]
+
+
+def _vector(value: object) -> np.ndarray:
+    vector = getattr(value, "vector", value)
+    return np.asarray(vector, dtype=np.float64).reshape(-1)
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return 0.0
+    return float(np.dot(a, b) / (na * nb))
+
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """``1 − cos(a, b)``."""
+    return 1.0 - _cos(a, b)
+
+
+def normalized_cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """TASK2VEC's ``1 − cos(a/(a+b), b/(a+b))`` (dimensions with ``a+b = 0`` dropped)."""
+    total = a + b
+    keep = total != 0
+    return 1.0 - _cos(a[keep] / total[keep], b[keep] / total[keep])
+
+
+def symmetric_kl_divergence(a: np.ndarray, b: np.ndarray, damping: float) -> float:
+    """``(1/4D) Σ_j (r_j + 1/r_j − 2)``, ``r_j = (b_j + λ)/(a_j + λ)``, ``λ = damping`` (absolute)."""
+    r = (b + damping) / (a + damping)
+    return float(np.mean(r + 1.0 / r - 2.0) / 4.0)
+
+
+def _stack(embeddings: Vectors) -> tuple[list[str], np.ndarray]:
+    names = list(embeddings)
+    if not names:
+        raise DataError("no task embeddings to compare")
+    vectors = [_vector(embeddings[n]) for n in names]
+    sizes = {len(v) for v in vectors}
+    if len(sizes) != 1:
+        raise DataError(f"task embeddings have different dimensions: {sorted(sizes)}")
+    matrix = np.stack(vectors)
+    if not np.isfinite(matrix).all():
+        bad = names[int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])]
+        raise DataError(f"the embedding of task {bad!r} is not finite")
+    return names, matrix
+
+
+def _pairwise(matrix: np.ndarray, fn: Callable[[np.ndarray, np.ndarray], float]) -> np.ndarray:
+    n = len(matrix)
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = fn(matrix[i], matrix[j])
+    return out
+
+
+def cosine_matrix(matrix: np.ndarray, **_: object) -> np.ndarray:
+    return _pairwise(matrix, cosine_distance)
+
+
+def normalized_cosine_matrix(matrix: np.ndarray, **_: object) -> np.ndarray:
+    return _pairwise(matrix, normalized_cosine_distance)
+
+
+def rms_cosine_matrix(matrix: np.ndarray, **_: object) -> np.ndarray:
+    rms = np.sqrt(np.mean(matrix**2, axis=0))
+    keep = rms > 0
+    return _pairwise(matrix[:, keep] / rms[keep], cosine_distance)
+
+
+def asymmetric_matrix(
+    matrix: np.ndarray, *, trivial: np.ndarray | None = None, alpha: float = 0.15, **_: object
+) -> np.ndarray:
+    if trivial is None:
+        raise ConfigError("the asymmetric distance needs the trivial embedding t0 (see trivial_embedding)")
+    t0 = _vector(trivial)
+    if len(t0) != matrix.shape[1]:
+        raise DataError(f"the trivial embedding has dimension {len(t0)}, the tasks {matrix.shape[1]}")
+    to_trivial = np.array([normalized_cosine_distance(row, t0) for row in matrix])
+    return normalized_cosine_matrix(matrix) - alpha * to_trivial[:, None]
+
+
+def symmetric_kl_matrix(matrix: np.ndarray, *, damping: float = 1e-3, **_: object) -> np.ndarray:
+    if (matrix < 0).any():
+        raise DataError("the symmetric KL needs non-negative (Fisher) embeddings")
+    scale = float(matrix.mean()) or 1.0
+    return _pairwise(matrix, lambda a, b: symmetric_kl_divergence(a, b, damping * scale))
+
+
+DISTANCES: dict[str, Callable[..., np.ndarray]] = {
+    "cosine": cosine_matrix,
+    "normalized-cosine": normalized_cosine_matrix,
+    "rms-cosine": rms_cosine_matrix,
+    "asymmetric": asymmetric_matrix,
+    "symmetric-kl": symmetric_kl_matrix,
+}
+
+
+def distance_matrix(
+    embeddings: Vectors, name: str, *, trivial: object | None = None, alpha: float = 0.15
+) -> pd.DataFrame:
+    """Square DataFrame of distance ``name`` (a key of :data:`DISTANCES`): rows ``a``, columns ``b``,
+    lower = closer. ``embeddings`` maps task names to :class:`~jtask2vec.embedding.TaskEmbedding` or
+    vectors; ``trivial`` (``t0``) and ``alpha`` serve the asymmetric distance."""
+    if name not in DISTANCES:
+        raise ConfigError(f"unknown distance {name!r}; choose one of {', '.join(DISTANCES)}")
+    names, matrix = _stack(embeddings)
+    values = DISTANCES[name](matrix, trivial=trivial, alpha=alpha)
+    frame = pd.DataFrame(values, index=pd.Index(names, name="a"), columns=pd.Index(names, name="b"))
+    return frame
+
+
+def cosine_similarity_matrix(embeddings: Vectors) -> pd.DataFrame:
+    """The study's raw cosine *similarity* (higher = closer): ``1 − cosine distance``."""
+    return 1.0 - distance_matrix(embeddings, "cosine")

@@ -1,0 +1,184 @@
+"""`TaskEmbedding`: a task's vector from the diagonal Fisher of its fine-tuned probe, with provenance.
+
+Saved as a folder: ``embedding.safetensors`` (``vector`` and ``layer/<key>`` tensors, float64),
+``meta.json`` (estimator, scope, reduction, probe, task data hash, number of examples, seed, ...), and
+with ``FisherConfig.save_raw`` also ``fisher.safetensors`` (the raw per-parameter diagonal Fisher).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file as load_numpy
+from safetensors.numpy import save_file as save_numpy
+from safetensors.torch import load_file as load_torch
+from safetensors.torch import save_file as save_torch
+from transformers import PreTrainedTokenizerBase
+
+from jtask2vec.config import FisherConfig
+from jtask2vec.errors import ConfigError, DataError
+from jtask2vec.fisher import activation_fisher, diagonal_fisher
+from jtask2vec.fisher.reductions import by_layer, reduce_fisher
+from jtask2vec.fisher.sampling import select_examples
+from jtask2vec.fisher.scopes import embedding_table_names
+from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.store import CODE_VERSION, atomic_write_json, read_json
+from jtask2vec.tasks.base import Provenance, Task
+
+VECTOR_FILE = "embedding.safetensors"
+META_FILE = "meta.json"
+RAW_FILE = "fisher.safetensors"
+
+
+@dataclass
+class TaskEmbedding:
+    """``vector``: the task vector; ``layers``: the same reduction per layer group (``layer.N``,
+    ``embeddings``, ``other``; empty for the activation reduction); ``meta``: how it was made;
+    ``raw``: the per-parameter diagonal Fisher when kept (``FisherConfig.save_raw``)."""
+
+    vector: np.ndarray
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, torch.Tensor] | None = None
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {"vector": np.ascontiguousarray(self.vector, dtype=np.float64)}
+        arrays.update(
+            {f"layer/{k}": np.ascontiguousarray(v, dtype=np.float64) for k, v in self.layers.items()}
+        )
+        save_numpy(arrays, str(folder / VECTOR_FILE))
+        if self.raw is not None:
+            save_torch({k: v.contiguous() for k, v in self.raw.items()}, str(folder / RAW_FILE))
+        atomic_write_json(folder / META_FILE, self.meta)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TaskEmbedding:
+        folder = Path(folder)
+        path = folder / VECTOR_FILE
+        if not path.is_file() or not (folder / META_FILE).is_file():
+            raise DataError(
+                "not a task embedding folder (missing embedding.safetensors or meta.json)", path=folder
+            )
+        arrays = load_numpy(str(path))
+        layers = {k.removeprefix("layer/"): v for k, v in arrays.items() if k.startswith("layer/")}
+        raw = load_torch(str(folder / RAW_FILE)) if (folder / RAW_FILE).is_file() else None
+        return cls(vector=arrays["vector"], layers=layers, meta=read_json(folder / META_FILE), raw=raw)
+
+
+def embed_task(
+    model: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    task: Task,
+    config: FisherConfig,
+    max_length: int,
+    *,
+    seed: int,
+    probe_name: str,
+    progress: bool = False,
+) -> TaskEmbedding:
+    """Embed ``task`` by the Fisher of ``model`` on its ``config.split`` examples (see
+    :func:`jtask2vec.fisher.diagonal_fisher` and :mod:`jtask2vec.fisher.reductions`)."""
+    texts = task.texts_of(config.split)
+    labels = task.labels_of(config.split)
+    if not texts:
+        raise DataError(f"task {task.name!r} has no {config.split!r} examples to embed", field="fisher.split")
+    hidden = int(model.head.in_features)
+    raw = None
+    if config.reduction == "activation":
+        vector = activation_fisher(
+            model, tokenizer, texts, labels, config, max_length, seed=seed, progress=progress
+        ).numpy()
+        layers: dict[str, np.ndarray] = {}
+        n_params = 0
+    else:
+        fisher = diagonal_fisher(
+            model, tokenizer, texts, labels, config, max_length, seed=seed, progress=progress
+        )
+        tables = {f"encoder.{n}" for n in embedding_table_names(model.encoder)}
+        vector = reduce_fisher(fisher, config.reduction, hidden, tables)
+        layers = {}
+        for key, group in by_layer(fisher).items():
+            try:
+                layers[key] = reduce_fisher(group, config.reduction, hidden, tables)
+            except ConfigError:  # a group with no hidden-size axis has no hidden-reduction slice
+                continue
+        n_params = int(sum(v.numel() for v in fisher.values()))
+        raw = fisher if config.save_raw else None
+    used = select_examples(len(texts), labels, config.max_examples, config.class_balanced, seed)
+    meta = {
+        "task": task.name,
+        "task_data_hash": task.data_hash,
+        "probe": probe_name,
+        "estimator": config.estimator,
+        "scope": config.scope,
+        "reduction": config.reduction,
+        "include_embeddings": config.include_embeddings,
+        "split": config.split,
+        "num_examples": len(used),
+        "class_balanced": config.class_balanced,
+        "mc_samples": config.mc_samples,
+        "seed": seed,
+        "max_length": max_length,
+        "hidden_size": hidden,
+        "fisher_parameters": n_params,
+        "dimension": len(vector),
+        "fisher_config": config.model_dump(mode="json"),
+        "code_version": CODE_VERSION,
+    }
+    return TaskEmbedding(vector=np.asarray(vector, dtype=np.float64), layers=layers, meta=meta, raw=raw)
+
+
+def trivial_embedding(
+    encoder: torch.nn.Module,
+    pooling: str,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    config: FisherConfig,
+    max_length: int,
+    *,
+    seed: int,
+    probe_name: str,
+    progress: bool = False,
+) -> TaskEmbedding:
+    """``t0`` of the asymmetric distance: the embedding of the *pretrained* probe (``encoder``, not
+    fine-tuned, copied) with a fresh head drawn from ``seed``, on ``texts`` (e.g. a sample of all the
+    suite's tasks).
+
+    Why: TASK2VEC's ``t0`` is the probe's own "trivial" embedding, the Fisher before any task is learned;
+    its distance to a source measures how much that source moved the probe (its complexity). With the
+    ``exact`` estimator the labels do not enter (the expectation is over the model's own predictions),
+    so ``t0`` is a property of the probe and the text distribution alone, and a fresh near-uniform head
+    (``p ≈ ½``) plays the untrained task. Other estimators are computed with random labels.
+    """
+    import copy
+
+    generator = torch.Generator().manual_seed(seed)
+    model = EncoderClassifier(copy.deepcopy(encoder), pooling)
+    with torch.no_grad():
+        std = float(getattr(getattr(encoder, "config", None), "initializer_range", 0.02))
+        model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=generator) * std)
+    model.to(next(encoder.parameters()).device, next(encoder.parameters()).dtype)
+    labels = np.random.default_rng(seed).integers(0, 2, size=len(texts))
+    splits = ("train", "dev", "test")
+    task = Task(
+        name="trivial",
+        texts=tuple(texts),
+        labels=labels,
+        splits=tuple(config.split for _ in texts)
+        if config.split in splits
+        else tuple("train" for _ in texts),
+        label_names=("a", "b"),
+        provenance=Provenance(source="trivial task", licence="-", derivation="random labels, fresh head"),
+    )
+    embedding = embed_task(
+        model, tokenizer, task, config, max_length, seed=seed, probe_name=probe_name, progress=progress
+    )
+    embedding.meta["trivial"] = True
+    return embedding
