@@ -18,9 +18,11 @@ and the evidence is maximised by MacKay's fixed-point iteration
 
     γ = Σᵢ β σᵢ² / (α + β σᵢ²),     α ← γ / mᵀm,     β ← (N − γ) / ‖F m − y‖²,
 
-whose fixed point is a stationary point of the evidence. When no interior maximum exists (γ → 0: the
-features do not help predict the column), α diverges and the evidence tends to its α → ∞ limit (w = 0);
-the iteration stops once α exceeds 1e12 · max(β σ²_max, 1), where that limit is reached to ~1e-10.
+whose fixed point is a stationary point of the evidence. When no interior maximum exists, one precision
+diverges: α → ∞ when the features do not help predict the column (w = 0), or β → ∞ when F (full row rank,
+N ≤ D) interpolates y (noise-free). Once α > 1e12 · max(β σ²_max, 1), resp. β σ²_min > 1e12 · max(α, 1),
+that precision is frozen (the evidence is then within ~1e-12 relative of its limit) and the other one is
+solved alone; ``EvidenceFit.at_boundary`` records it.
 
 For classification the labels are one-hot encoded and the score is the mean over classes of the
 maximised evidence divided by N (per example), as in thuml/LogME. Unlike the reference code, the evidence
@@ -37,7 +39,7 @@ import numpy as np
 from jtask2vec.errors import DataError
 
 _TINY = 1e-300  # floors a vanishing residual or weight norm (perfect fit) so the updates stay finite
-_ALPHA_BOUNDARY = 1e12  # α / max(β σ²_max, 1) beyond which the fit is at the α → ∞ boundary
+_BOUNDARY = 1e12  # prior/noise precision ratio beyond which the maximum is at α → ∞ or β → ∞
 
 
 @dataclass(frozen=True)
@@ -49,38 +51,52 @@ class EvidenceFit:
     beta: float
     iterations: int
     converged: bool
-    at_boundary: bool = False  # α → ∞ (w = 0 explains y best): evidence taken at that limit, α capped
+    at_boundary: bool = False  # no interior maximum: α → ∞ (w = 0) or β → ∞ (noise-free); limit taken
 
 
 def _fit_column(
-    sigma: np.ndarray, z: np.ndarray, y_sq: float, n: int, d: int, *, tol: float, max_iter: int
+    sigma: np.ndarray, z: np.ndarray, outside: float, n: int, d: int, *, tol: float, max_iter: int
 ) -> EvidenceFit:
-    """Fixed-point iteration for one column, given ``σ`` (r,), ``z = Uᵀy`` (r,) and ``‖y‖²``."""
+    """Fixed-point iteration for one column, given ``σ`` (r,), ``z = Uᵀy`` (r,) and ``‖y − U z‖²``."""
     s2 = sigma * sigma
     r = sigma.shape[0]
-    outside = max(y_sq - float(z @ z), 0.0)  # part of ‖y‖² outside the column space of F
-    alpha, beta = 1.0, 1.0
-    converged = at_boundary = False
     s2_max = float(s2.max()) if r else 0.0
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007  (the final count is reported)
+    s2_min = float(s2.min()) if r else 0.0
+    # β can only run away when F can interpolate y: full row rank and nothing of y outside its columns
+    can_interpolate = r == n and outside == 0.0 and s2_min > 0
+
+    def updates(alpha: float, beta: float) -> tuple[float, float]:
         denom = alpha + beta * s2
         m = beta * sigma * z / denom
         gamma = float((beta * s2 / denom).sum())
         m_sq = max(float(m @ m), _TINY)
         resid = max(float(((sigma * m - z) ** 2).sum()) + outside, _TINY)
-        new_alpha = gamma / m_sq
-        new_beta = max(n - gamma, _TINY) / resid
+        return gamma / m_sq, max(n - gamma, _TINY) / resid
+
+    alpha, beta = 1.0, 1.0
+    converged = at_boundary = False
+    free = "both"
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007  (the final count is reported)
+        new_alpha, new_beta = updates(alpha, beta)
+        if free == "beta":
+            new_alpha = alpha
+        elif free == "alpha":
+            new_beta = beta
         change = max(abs(new_alpha - alpha) / alpha, abs(new_beta - beta) / beta)
         alpha, beta = new_alpha, new_beta
         if change < tol:
             converged = True
             break
-        if alpha > _ALPHA_BOUNDARY * max(beta * s2_max, 1.0):
-            # The prior swamps the data: the evidence increases monotonically towards its α → ∞ limit,
-            # from which it differs here by about D β σ²_max / α < 1e-10 relative; stop there.
-            converged = at_boundary = True
-            break
+        if free != "both":
+            continue
+        if alpha > _BOUNDARY * max(beta * s2_max, 1.0):
+            # The prior swamps the data (w = 0 explains y best): the evidence rises towards its α → ∞
+            # limit, reached here to ~1e-12 relative. Keep this α; solve β alone (last update used old γ).
+            free, at_boundary = "beta", True
+        elif can_interpolate and beta * s2_min > _BOUNDARY * max(alpha, 1.0):
+            # Noise-free fit (β → ∞): the evidence rises towards its limit y ~ N(0, F Fᵀ / α). Keep β.
+            free, at_boundary = "alpha", True
     denom = alpha + beta * s2
     m = beta * sigma * z / denom
     resid = float(((sigma * m - z) ** 2).sum()) + outside
@@ -119,7 +135,9 @@ def logme_fits(
     fits = []
     for c in classes:
         col = (y == c).astype(np.float64)
-        fits.append(_fit_column(sigma, u.T @ col, float(col @ col), n, d, tol=tol, max_iter=max_iter))
+        z = u.T @ col
+        outside = 0.0 if u.shape[1] == n else float(((col - u @ z) ** 2).sum())  # ‖y‖² off F's columns
+        fits.append(_fit_column(sigma, z, outside, n, d, tol=tol, max_iter=max_iter))
     return fits
 
 

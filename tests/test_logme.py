@@ -1,0 +1,157 @@
+"""LogME against a slow, direct float64 evaluation of its evidence formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from jtask2vec.errors import DataError
+from jtask2vec.selection import logme, logme_fits
+
+
+def slow_log_evidence(f: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> float:
+    """log p(y | F, α, β) from the explicit D×D matrix A = αI + βFᵀF (no SVD, no shortcuts)."""
+    f = np.asarray(f, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, d = f.shape
+    a = alpha * np.eye(d) + beta * f.T @ f
+    m = beta * np.linalg.solve(a, f.T @ y)
+    _, log_det = np.linalg.slogdet(a)
+    return float(
+        d / 2 * np.log(alpha)
+        + n / 2 * np.log(beta)
+        - n / 2 * np.log(2 * np.pi)
+        - beta / 2 * np.sum((f @ m - y) ** 2)
+        - alpha / 2 * m @ m
+        - log_det / 2
+    )
+
+
+def slow_log_evidence_gaussian(f: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> float:
+    """The same evidence as the N×N Gaussian density y ~ N(0, FFᵀ/α + I/β)."""
+    n = f.shape[0]
+    cov = f @ f.T / alpha + np.eye(n) / beta
+    _, log_det = np.linalg.slogdet(cov)
+    return float(-0.5 * (n * np.log(2 * np.pi) + log_det + y @ np.linalg.solve(cov, y)))
+
+
+def _data(n: int, d: int, signal: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    features = rng.normal(size=(n, d))
+    features[:, 0] += signal * (2 * labels - 1)
+    features[:, 1] += 1.0  # an offset column, so both one-hot columns have an interior optimum
+    return features, labels
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "signal"), [(60, 5, 1.5), (20, 30, 0.3)]
+)  # N > D and N < D (rank-deficient FᵀF); both with interior optima
+def test_evidence_matches_slow_formula_and_is_stationary(n: int, d: int, signal: float) -> None:
+    features, labels = _data(n, d, signal=signal)
+    fits = logme_fits(features, labels)
+    assert len(fits) == 2
+    for cls, fit in zip((0, 1), fits, strict=True):
+        assert fit.converged and not fit.at_boundary
+        y = (labels == cls).astype(np.float64)
+        slow = slow_log_evidence(features, y, fit.alpha, fit.beta)
+        assert fit.evidence == pytest.approx(slow, rel=1e-10, abs=1e-9)
+        assert slow_log_evidence_gaussian(features, y, fit.alpha, fit.beta) == pytest.approx(slow, rel=1e-9)
+        # a stationary point and a maximum: no perturbation of α or β improves the evidence
+        for da, db in [(1.01, 1), (0.99, 1), (1, 1.01), (1, 0.99), (1.01, 1.01), (0.99, 0.99)]:
+            assert slow_log_evidence(features, y, fit.alpha * da, fit.beta * db) <= fit.evidence + 1e-12
+        # the gradient in (log α, log β) vanishes
+        h = 1e-5
+        for da, db in [(h, 0.0), (0.0, h)]:
+            up = slow_log_evidence(features, y, fit.alpha * np.exp(da), fit.beta * np.exp(db))
+            down = slow_log_evidence(features, y, fit.alpha * np.exp(-da), fit.beta * np.exp(-db))
+            assert abs(up - down) / (2 * h) < 1e-5 * max(1.0, abs(fit.evidence))
+
+
+def test_evidence_is_the_global_maximum_found_by_a_generic_optimiser() -> None:
+    features, labels = _data(40, 6, signal=1.0, seed=3)
+    y = (labels == 1).astype(np.float64)
+    fit = logme_fits(features, labels)[1]
+    best = minimize(
+        lambda p: -slow_log_evidence(features, y, np.exp(p[0]), np.exp(p[1])),
+        x0=np.zeros(2),
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
+    )
+    assert fit.evidence == pytest.approx(-best.fun, rel=1e-8)
+    assert np.log(fit.alpha) == pytest.approx(best.x[0], abs=1e-3)
+    assert np.log(fit.beta) == pytest.approx(best.x[1], abs=1e-3)
+
+
+def test_logme_is_mean_per_example_evidence_over_classes() -> None:
+    features, labels = _data(50, 4, signal=1.0, seed=1)
+    labels = labels + 2 * (np.arange(50) % 3 == 0)  # 4 classes
+    fits = logme_fits(features, labels)
+    assert len(fits) == len(np.unique(labels))
+    assert logme(features, labels) == pytest.approx(np.mean([f.evidence for f in fits]) / 50)
+
+
+def test_boundary_case_takes_the_alpha_to_infinity_limit() -> None:
+    """Features orthogonal to the label columns cannot help: α diverges, evidence = its w = 0 limit."""
+    rng = np.random.default_rng(5)
+    n, d = 80, 3
+    labels = rng.integers(0, 2, size=n)
+    onehot = np.stack([labels == 0, labels == 1], axis=1).astype(np.float64)
+    q, _ = np.linalg.qr(onehot)
+    raw = rng.normal(size=(n, d))
+    features = raw - q @ (q.T @ raw)  # Fᵀ y = 0 for both one-hot columns
+    for cls, fit in enumerate(logme_fits(features, labels)):
+        assert fit.converged and fit.at_boundary
+        col = onehot[:, cls]
+        beta0 = n / (col @ col)  # the w = 0 limit: y ~ N(0, I/β), maximised at β = N / ‖y‖²
+        limit = n / 2 * np.log(beta0) - n / 2 * np.log(2 * np.pi) - beta0 / 2 * (col @ col)
+        assert fit.beta == pytest.approx(beta0, rel=1e-9)
+        assert fit.evidence == pytest.approx(limit, rel=1e-9)
+        assert fit.evidence == pytest.approx(slow_log_evidence(features, col, fit.alpha, fit.beta), rel=1e-9)
+        for alpha in (1e-2, 1.0, 1e2, 1e4):
+            assert slow_log_evidence(features, col, alpha, beta0) < fit.evidence
+
+
+def test_noise_free_boundary_takes_the_beta_to_infinity_limit() -> None:
+    """N < D and F interpolates y: β diverges; the evidence is that of y ~ N(0, F Fᵀ / α) at its best α."""
+    n, d = 12, 30
+    features, labels = _data(n, d, signal=1.5, seed=0)
+    fit = logme_fits(features, labels)[1]
+    assert fit.converged and fit.at_boundary and fit.beta > 1e9
+    y = (labels == 1).astype(np.float64)
+    k = features @ features.T
+    quad = float(y @ np.linalg.solve(k, y))
+    alpha_star = n / quad  # argmax over α of log N(y; 0, K/α)
+    _, log_det_k = np.linalg.slogdet(k)
+    limit = -n / 2 * np.log(2 * np.pi) - log_det_k / 2 + n / 2 * np.log(alpha_star) - alpha_star / 2 * quad
+    assert fit.alpha == pytest.approx(alpha_star, rel=1e-6)
+    assert fit.evidence == pytest.approx(limit, rel=1e-9)
+    gaussian = slow_log_evidence_gaussian(features, y, fit.alpha, fit.beta)  # well conditioned for large β
+    assert fit.evidence == pytest.approx(gaussian, rel=1e-9)
+    for beta in (1.0, 1e2, 1e4):
+        assert slow_log_evidence_gaussian(features, y, fit.alpha, beta) < fit.evidence
+
+
+def test_informative_features_rank_above_noise() -> None:
+    rng = np.random.default_rng(7)
+    n = 300
+    labels = rng.integers(0, 2, size=n)
+    noise = rng.normal(size=(n, 16))
+    weak = noise.copy()
+    weak[:, :2] += 0.7 * (2 * labels[:, None] - 1)
+    strong = noise.copy()
+    strong[:, :2] += 2.0 * (2 * labels[:, None] - 1)
+    scores = [logme(x, labels) for x in (noise, weak, strong)]
+    assert scores[0] < scores[1] < scores[2]
+
+
+def test_bad_inputs_raise_data_error() -> None:
+    with pytest.raises(DataError, match="2-D"):
+        logme(np.zeros(5), np.zeros(5))
+    with pytest.raises(DataError, match="labels"):
+        logme(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(DataError, match="2 classes"):
+        logme(np.random.default_rng(0).normal(size=(5, 2)), np.zeros(5))
+    with pytest.raises(DataError, match="NaN"):
+        logme(np.full((3, 2), np.nan), np.array([0, 1, 0]))
