@@ -1,0 +1,474 @@
+"""Pivots of a run's long-format tables into the study's layout: pure pandas in, DataFrames out.
+
+Aggregation over seeds is always: ``mean`` = arithmetic mean, ``std`` = sample standard deviation
+(``ddof=1``, undefined with one seed), ``n`` = number of seeds that contributed to the cell.
+
+- Table 2: test accuracy and macro-F1 of each task's own fine-tune (rows tasks).
+- Table 3: cosine similarity between task vectors, ``1 - value`` of the ``cosine`` distance rows
+  (square, tasks x tasks).
+- Table 4: accuracy after transfer, rows target, columns source, the no-transfer baseline
+  (:data:`~jtask2vec.results.BASELINE_SOURCE`) as its own first column; and the gain
+  ``accuracy - baseline accuracy`` (same target, same seed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jtask2vec.results import BASELINE_SOURCE, RunResults
+
+SYMMETRIC_DISTANCES = frozenset({"cosine", "normalized-cosine", "rms-cosine", "symmetric-kl"})
+TASK2VEC_PREFIX = "task2vec:"
+
+
+def is_cosine_like(distance: str) -> bool:
+    """Distances of the form ``1 - cosine(...)``: their similarity ``1 - value`` is a cosine."""
+    return distance.endswith("cosine")
+
+
+def is_symmetric(distance: str) -> bool:
+    return distance in SYMMETRIC_DISTANCES
+
+
+@dataclass(frozen=True)
+class MeanStd:
+    """A pivot aggregated over seeds: three frames with the same index and columns."""
+
+    mean: pd.DataFrame
+    std: pd.DataFrame
+    n: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.n.fillna(0).to_numpy().sum() == 0)
+
+
+# ---- task names ------------------------------------------------------------------------------------------
+
+
+def task_order(results: RunResults) -> list[str]:
+    """Tasks in suite order, then any other task name found in the tables (sorted)."""
+    names = list(results.suite.task_names)
+    seen = set(names)
+    found: set[str] = set()
+    for frame, cols in (
+        (results.tasks, ["task"]),
+        (results.finetune, ["task"]),
+        (results.transfer, ["source", "target"]),
+        (results.distances, ["a", "b"]),
+    ):
+        for col in cols:
+            if col in frame.columns:
+                found.update(str(v) for v in frame[col].dropna().unique())
+    found.discard(BASELINE_SOURCE)
+    return names + sorted(found - seen)
+
+
+def stand_ins(results: RunResults) -> dict[str, str]:
+    """``task -> study task it stands in for``: from the suite, overridden by the tasks table."""
+    out = {t.name: t.stand_in_for for t in results.suite.tasks if t.stand_in_for}
+    if "stand_in_for" in results.tasks.columns:
+        for task, study in zip(results.tasks["task"], results.tasks["stand_in_for"], strict=True):
+            if isinstance(study, str) and study.strip():
+                out[str(task)] = study.strip()
+    return out
+
+
+def task_label(name: str, stand_in: dict[str, str]) -> str:
+    """``jrte-part1 (stand-in for rakuten.1)`` for a stand-in task, else the name."""
+    return f"{name} (stand-in for {stand_in[name]})" if name in stand_in else name
+
+
+def short_label(name: str, stand_in: dict[str, str]) -> str:
+    """``jrte-part1†`` for a stand-in task (matrix headers; the † is explained under the table)."""
+    return f"{name}†" if name in stand_in else name
+
+
+# ---- seeds -------------------------------------------------------------------------------------------
+
+
+def seeds_seen(results: RunResults) -> list[int]:
+    """Seeds that occur in the result tables; the suite's seeds when no table has any."""
+    seeds: set[int] = set()
+    for frame in (results.finetune, results.transfer, results.distances, results.scores):
+        if "seed" in frame.columns:
+            seeds.update(int(s) for s in frame["seed"].dropna().unique())
+    return sorted(seeds) if seeds else list(results.suite.seeds)
+
+
+# ---- aggregation helpers -----------------------------------------------------------------------------
+
+
+def aggregate(
+    frame: pd.DataFrame, rows: str, cols: str, value: str, index: list[str], columns: list[str]
+) -> MeanStd:
+    """Mean/std/count of ``value`` over seeds for each ``(rows, cols)`` cell, reindexed to the given order."""
+    data = frame[[rows, cols, value]].copy()
+    data[value] = pd.to_numeric(data[value], errors="coerce")
+    data = data.dropna(subset=[value])
+    data[rows] = data[rows].astype(str)
+    data[cols] = data[cols].astype(str)
+    grouped = data.groupby([rows, cols], sort=False)[value]
+    parts = {}
+    for stat in ("mean", "std", "count"):
+        agg = grouped.agg(stat) if len(data) else pd.Series(dtype=float)
+        wide = agg.unstack(cols) if len(agg) else pd.DataFrame(dtype=float)
+        parts[stat] = wide.reindex(index=index, columns=columns).astype(float)
+    parts["count"] = parts["count"].fillna(0).astype(int)
+    for stat in parts.values():
+        stat.index.name = rows
+        stat.columns.name = cols
+    return MeanStd(parts["mean"], parts["std"], parts["count"])
+
+
+# ---- Table 2 -----------------------------------------------------------------------------------------
+
+
+def table2_accuracy(results: RunResults, order: list[str] | None = None) -> pd.DataFrame:
+    """Rows tasks; columns ``n_seeds, accuracy_mean, accuracy_std, macro_f1_mean, macro_f1_std``."""
+    order = order or task_order(results)
+    ft = results.finetune
+    columns = ["n_seeds", "accuracy_mean", "accuracy_std", "macro_f1_mean", "macro_f1_std"]
+    if ft.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="task"), dtype=float)
+    ft = ft.copy()
+    ft["task"] = ft["task"].astype(str)
+    out = pd.DataFrame(index=pd.Index([t for t in order if t in set(ft["task"])], name="task"))
+    for metric in ("accuracy", "macro_f1"):
+        values = pd.to_numeric(ft[metric], errors="coerce") if metric in ft.columns else np.nan
+        grouped = ft.assign(_v=values).groupby("task")["_v"]
+        out[f"{metric}_mean"] = grouped.mean()
+        out[f"{metric}_std"] = grouped.std(ddof=1)
+        if metric == "accuracy":
+            out["n_seeds"] = grouped.count()
+    return out[columns]
+
+
+# ---- Table 3 and the other distances -----------------------------------------------------------------
+
+
+def distance_names(results: RunResults) -> list[str]:
+    """Distances present in the run, in the suite's order, then any other (sorted)."""
+    if results.distances.empty:
+        return []
+    present = {str(d) for d in results.distances["distance"].dropna().unique()}
+    ordered = [d for d in results.suite.evaluation.distances if d in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def _symmetrised(rows: pd.DataFrame) -> pd.DataFrame:
+    """Add ``(b, a)`` for every stored ``(a, b)`` whose mirror is missing (same seed)."""
+    mirrored = rows.rename(columns={"a": "b", "b": "a"})
+    both = pd.concat([rows, mirrored], ignore_index=True)
+    return both.drop_duplicates(subset=["seed", "a", "b"], keep="first")
+
+
+def distance_matrix(results: RunResults, distance: str, order: list[str] | None = None) -> MeanStd:
+    """``distance(a -> b)`` over seeds; rows ``a``, columns ``b``. Symmetric distances are mirrored."""
+    order = order or task_order(results)
+    rows = results.distances
+    rows = rows[rows["distance"].astype(str) == distance][["seed", "a", "b", "value"]].copy()
+    rows["a"] = rows["a"].astype(str)
+    rows["b"] = rows["b"].astype(str)
+    if is_symmetric(distance):
+        rows = _symmetrised(rows)
+    present = set(rows["a"]) | set(rows["b"])
+    tasks = [t for t in order if t in present]
+    return aggregate(rows, "a", "b", "value", tasks, tasks)
+
+
+def similarity_matrix(results: RunResults, distance: str, order: list[str] | None = None) -> MeanStd:
+    """``1 - distance`` for a cosine-like distance; the diagonal is 1 (cos(x, x)) where not stored."""
+    if not is_cosine_like(distance):
+        raise ValueError(f"{distance!r} is not a cosine distance; use distance_matrix")
+    dist = distance_matrix(results, distance, order)
+    mean = 1.0 - dist.mean
+    std = dist.std.copy()
+    for task in mean.index:
+        if np.isnan(mean.at[task, task]):
+            mean.at[task, task] = 1.0
+    return MeanStd(mean, std, dist.n)
+
+
+def off_diagonal(matrix: pd.DataFrame) -> pd.Series:
+    """Off-diagonal cells of a square matrix as a Series indexed by ``(row, column)``, NaNs dropped."""
+    cells = {
+        (a, b): matrix.at[a, b]
+        for a in matrix.index
+        for b in matrix.columns
+        if a != b and not np.isnan(matrix.at[a, b])
+    }
+    return pd.Series(cells, dtype=float)
+
+
+def table3_cosine(results: RunResults, order: list[str] | None = None) -> MeanStd | None:
+    """The study's Table 3 (raw cosine similarity); ``None`` when no ``cosine`` distance was computed."""
+    if "cosine" not in distance_names(results):
+        return None
+    return similarity_matrix(results, "cosine", order)
+
+
+# ---- Table 4 -----------------------------------------------------------------------------------------
+
+
+def transfer_with_gain(results: RunResults) -> pd.DataFrame:
+    """The transfer table with ``gain`` filled in where missing (accuracy - baseline, same target/seed)."""
+    tr = results.transfer.copy()
+    if tr.empty:
+        return tr
+    tr["source"] = tr["source"].astype(str)
+    tr["target"] = tr["target"].astype(str)
+    tr["accuracy"] = pd.to_numeric(tr["accuracy"], errors="coerce")
+    base = tr[tr["source"] == BASELINE_SOURCE].groupby(["target", "seed"])["accuracy"].mean()
+    computed = tr["accuracy"].to_numpy() - np.array(
+        [base.get((t, s), np.nan) for t, s in zip(tr["target"], tr["seed"], strict=True)], dtype=float
+    )
+    gain = pd.to_numeric(tr["gain"], errors="coerce") if "gain" in tr.columns else pd.Series(np.nan, tr.index)
+    tr["gain"] = gain.where(gain.notna(), computed)
+    return tr
+
+
+def transfer_axes(results: RunResults, order: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """``(targets, sources)`` of the transfer grid, in task order."""
+    order = order or task_order(results)
+    tr = results.transfer
+    if tr.empty:
+        return [], []
+    targets_present = set(tr["target"].astype(str))
+    sources_present = set(tr["source"].astype(str)) - {BASELINE_SOURCE}
+    return [t for t in order if t in targets_present], [s for s in order if s in sources_present]
+
+
+def table4_transfer(results: RunResults, order: list[str] | None = None) -> MeanStd | None:
+    """Accuracy after transfer: rows target, columns ``[(pretrained), sources...]``."""
+    if results.transfer.empty:
+        return None
+    targets, sources = transfer_axes(results, order)
+    columns = [BASELINE_SOURCE, *sources]
+    return aggregate(transfer_with_gain(results), "target", "source", "accuracy", targets, columns)
+
+
+def table4_gain(results: RunResults, order: list[str] | None = None) -> MeanStd | None:
+    """Transfer gain over the no-transfer baseline: rows target, columns source."""
+    if results.transfer.empty:
+        return None
+    targets, sources = transfer_axes(results, order)
+    tr = transfer_with_gain(results)
+    tr = tr[tr["source"] != BASELINE_SOURCE]
+    return aggregate(tr, "target", "source", "gain", targets, sources)
+
+
+def best_sources(results: RunResults, order: list[str] | None = None) -> pd.DataFrame:
+    """Per target: the source with the highest mean transfer accuracy (self-transfer excluded), and the
+    top pick (highest mean score over seeds) of every selector.
+
+    Columns: ``target, best_source, best_accuracy, baseline_accuracy`` then ``pick:<selector>`` for every
+    selector in :func:`selector_order`.
+    """
+    acc = table4_transfer(results, order)
+    if acc is None:
+        return pd.DataFrame()
+    rows = []
+    for target in acc.mean.index:
+        cand = acc.mean.loc[target].drop(labels=[BASELINE_SOURCE, target], errors="ignore").dropna()
+        best = str(cand.idxmax()) if len(cand) else None
+        rows.append(
+            {
+                "target": target,
+                "best_source": best,
+                "best_accuracy": float(cand.max()) if len(cand) else np.nan,
+                "baseline_accuracy": acc.mean.at[target, BASELINE_SOURCE],
+            }
+        )
+    out = pd.DataFrame(rows)
+    sc = results.scores
+    if not sc.empty and len(out):
+        sc = sc.copy()
+        sc["score"] = pd.to_numeric(sc["score"], errors="coerce")
+        sc = sc[sc["source"].astype(str) != sc["target"].astype(str)]
+        mean_scores = sc.groupby(["selector", "target", "source"])["score"].mean()
+        for selector in selector_order(results, sc["selector"].astype(str).unique().tolist()):
+            picks = []
+            for target in out["target"]:
+                try:
+                    s = mean_scores.loc[(selector, target)]
+                except KeyError:
+                    picks.append(None)
+                    continue
+                picks.append(str(s.idxmax()) if len(s.dropna()) else None)
+            out[f"pick:{selector}"] = picks
+    return out
+
+
+# ---- evaluation --------------------------------------------------------------------------------------
+
+
+def selector_order(results: RunResults, selectors: list[str]) -> list[str]:
+    """TASK2VEC selectors first (in the suite's distance order), then baselines (suite order), then rest."""
+    present = list(dict.fromkeys(str(s) for s in selectors))
+    ev = results.suite.evaluation
+    t2v = [f"{TASK2VEC_PREFIX}{d}" for d in ev.distances if f"{TASK2VEC_PREFIX}{d}" in present]
+    t2v += sorted(s for s in present if s.startswith(TASK2VEC_PREFIX) and s not in t2v)
+    base = [b for b in ev.baselines if b in present]
+    rest = sorted(s for s in present if s not in t2v and s not in base)
+    return t2v + base + rest
+
+
+_METRIC_GROUPS = [
+    r"^(top-?1|hit@?1)(?!\d)",
+    r"^top",
+    r"^hit",
+    r"^regret",
+    r"^ndcg",
+    r"^spearman",
+    r"^kendall",
+    r"^pearson",
+]
+
+
+def metric_order(metrics: list[str]) -> list[str]:
+    """top-1 first, then regret@k (by k), NDCG, rank correlations, then any other metric alphabetically."""
+
+    def key(metric: str) -> tuple[int, float, str]:
+        lower = metric.lower()
+        group = next(
+            (i for i, pat in enumerate(_METRIC_GROUPS) if re.search(pat, lower)), len(_METRIC_GROUPS)
+        )
+        k = re.search(r"@(\d+)", lower)
+        return group, float(k.group(1)) if k else -1.0, lower
+
+    return sorted(dict.fromkeys(str(m) for m in metrics), key=key)
+
+
+def lower_is_better(metric: str) -> bool:
+    """Regret, ranks, errors and losses are better when lower; every other metric when higher."""
+    lower = metric.lower()
+    return any(word in lower for word in ("regret", "rank_of", "error", "loss", "mean_rank"))
+
+
+@dataclass(frozen=True)
+class EvaluationGrid:
+    """The evaluation table pivoted: rows selectors, columns metrics, three aligned frames."""
+
+    mean: pd.DataFrame
+    ci_low: pd.DataFrame
+    ci_high: pd.DataFrame
+    n_seeds: pd.DataFrame
+
+    def best(self, metric: str, among: list[str] | None = None) -> list[str]:
+        """Selectors with the best mean on ``metric`` (ties all returned), optionally among a subset."""
+        col = self.mean[metric]
+        if among is not None:
+            col = col.reindex([s for s in among if s in col.index])
+        col = col.dropna()
+        if col.empty:
+            return []
+        target = col.min() if lower_is_better(metric) else col.max()
+        return [str(s) for s in col.index if np.isclose(col[s], target, rtol=0, atol=1e-12)]
+
+
+def evaluation_grid(results: RunResults) -> EvaluationGrid | None:
+    ev = results.evaluation
+    if ev.empty:
+        return None
+    ev = ev.copy()
+    ev["selector"] = ev["selector"].astype(str)
+    ev["metric"] = ev["metric"].astype(str)
+    selectors = selector_order(results, ev["selector"].unique().tolist())
+    metrics = metric_order(ev["metric"].unique().tolist())
+    frames = {}
+    for col in ("mean", "ci_low", "ci_high", "n_seeds"):
+        values = pd.to_numeric(ev[col], errors="coerce") if col in ev.columns else np.nan
+        wide = ev.assign(_v=values).pivot_table(
+            index="selector", columns="metric", values="_v", aggfunc="first", dropna=False
+        )
+        frames[col] = wide.reindex(index=selectors, columns=metrics).astype(float)
+    return EvaluationGrid(frames["mean"], frames["ci_low"], frames["ci_high"], frames["n_seeds"])
+
+
+def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool | None:
+    """Whether two closed intervals overlap; ``None`` if either is undefined."""
+    if any(np.isnan(x) for x in (*a, *b)):
+        return None
+    return bool(a[0] <= b[1] and b[0] <= a[1])
+
+
+def find_metric(metrics: list[str], kind: str) -> str | None:
+    """The metric standing for ``kind`` ("top1" or "regret"): top-1 hit rate, regret@1 (else smallest k)."""
+    lower = {m: m.lower() for m in metrics}
+    if kind == "top1":
+        for m, low in lower.items():
+            if re.search(_METRIC_GROUPS[0], low):
+                return m
+        return None
+    if kind == "regret":
+        regrets = [m for m, low in lower.items() if low.startswith("regret")]
+        return metric_order(regrets)[0] if regrets else None
+    raise ValueError(kind)
+
+
+def as_bool(value: object) -> bool | None:
+    """``beats_baseline`` as read back from CSV may be a bool, a number or a string."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return None if np.isnan(value) else bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in {"true", "yes", "1"}:
+            return True
+        if low in {"false", "no", "0"}:
+            return False
+    return None
+
+
+# ---- everything the report needs, computed once ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """All pivots of one run, in the report's task order."""
+
+    order: list[str]
+    stand_in: dict[str, str]
+    seeds: list[int]
+    table2: pd.DataFrame
+    table3: MeanStd | None
+    distances: list[str]
+    matrices: dict[str, MeanStd]  # per distance: similarity (cosine-like) or distance, over seeds
+    table4: MeanStd | None
+    gain: MeanStd | None
+    evaluation: EvaluationGrid | None
+    best: pd.DataFrame
+
+    def label(self, task: str) -> str:
+        return task_label(task, self.stand_in)
+
+    def short(self, task: str) -> str:
+        return short_label(task, self.stand_in)
+
+
+def collect(results: RunResults) -> ReportData:
+    order = task_order(results)
+    names = distance_names(results)
+    matrices = {
+        d: similarity_matrix(results, d, order) if is_cosine_like(d) else distance_matrix(results, d, order)
+        for d in names
+    }
+    return ReportData(
+        order=order,
+        stand_in=stand_ins(results),
+        seeds=seeds_seen(results),
+        table2=table2_accuracy(results, order),
+        table3=matrices.get("cosine"),
+        distances=names,
+        matrices=matrices,
+        table4=table4_transfer(results, order),
+        gain=table4_gain(results, order),
+        evaluation=evaluation_grid(results),
+        best=best_sources(results, order),
+    )

@@ -1,0 +1,234 @@
+"""The verdict: a few sentences generated from the run's tables. Every number in them is read from the
+results (formatted with :mod:`jtask2vec.report.format`, exactly as in the tables), none is written here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from jtask2vec.report.format import (
+    ACC_DECIMALS,
+    SIM_DECIMALS,
+    fmt,
+    fmt_interval,
+    is_missing,
+    join_words,
+    plural,
+)
+from jtask2vec.report.tables import (
+    TASK2VEC_PREFIX,
+    ReportData,
+    as_bool,
+    find_metric,
+    intervals_overlap,
+    lower_is_better,
+    off_diagonal,
+)
+from jtask2vec.results import RunResults
+
+# A similarity whose off-diagonal values all lie within this span tells tasks apart poorly.
+NARROW_SIMILARITY_SPAN = 0.02
+
+
+def verdict(results: RunResults, data: ReportData) -> list[str]:
+    """The verdict as a list of short paragraphs."""
+    parts = [_scope(results, data)]
+    parts += [s for s in (_finetune(data), _cosine(data), *_other_similarities(data)) if s]
+    parts += _selection(results, data)
+    parts += [s for s in (_transfer(results, data),) if s]
+    return parts
+
+
+def _scope(results: RunResults, data: ReportData) -> str:
+    n_seeds = len(data.seeds)
+    text = (
+        f"This run covers {plural(len(data.order), 'task')} with probe {results.suite.probe.name} "
+        f"and {plural(n_seeds, 'seed')} ({', '.join(str(s) for s in data.seeds)})."
+    )
+    if data.stand_in:
+        n = len(data.stand_in)
+        text += (
+            " 1 task stands in for a task of the study (marked †)."
+            if n == 1
+            else f" {n} tasks stand in for tasks of the study (marked †)."
+        )
+    if n_seeds < 2:
+        text += (
+            " With a single seed, standard deviations and confidence intervals cannot be estimated: the"
+            " tables show point values, and no difference below can be judged against seed noise."
+        )
+    else:
+        conf = results.suite.evaluation.confidence
+        text += (
+            f" Tables show mean ± sample standard deviation over seeds; evaluation intervals are"
+            f" {fmt(100 * conf, 0)}% bootstrap confidence intervals over seeds."
+        )
+    return text
+
+
+def _finetune(data: ReportData) -> str | None:
+    acc = data.table2["accuracy_mean"].dropna() if not data.table2.empty else pd.Series(dtype=float)
+    if acc.empty:
+        return None
+    lo, hi = acc.idxmin(), acc.idxmax()
+    if len(acc) == 1:
+        return f"Fine-tuned test accuracy: {fmt(acc[lo])} ({lo})."
+    return f"Fine-tuned test accuracy ranges from {fmt(acc[lo])} ({lo}) to {fmt(acc[hi])} ({hi})."
+
+
+def similarity_spread(matrix: pd.DataFrame) -> tuple[float, tuple[str, str], float, tuple[str, str]] | None:
+    """``(min, argmin pair, max, argmax pair)`` of the off-diagonal cells; ``None`` if there are none."""
+    cells = off_diagonal(matrix)
+    if cells.empty:
+        return None
+    return float(cells.min()), cells.idxmin(), float(cells.max()), cells.idxmax()
+
+
+def _cosine(data: ReportData) -> str | None:
+    if data.table3 is None:
+        return "Raw cosine similarity was not computed in this run (no cosine distance)."
+    spread = similarity_spread(data.table3.mean)
+    if spread is None:
+        return None
+    lo, (la, lb), hi, (ha, hb) = spread
+    text = (
+        f"Raw cosine similarity between task vectors (Table 3): all off-diagonal pairs lie between "
+        f"{fmt(lo, SIM_DECIMALS)} ({la}–{lb}) and {fmt(hi, SIM_DECIMALS)} ({ha}–{hb}), "
+        f"a spread of {fmt(hi - lo, SIM_DECIMALS)}"
+    )
+    if hi - lo < NARROW_SIMILARITY_SPAN:
+        text += ", so raw cosine barely discriminates between tasks: every pair looks almost equally similar."
+    else:
+        text += "."
+    return text
+
+
+def _other_similarities(data: ReportData) -> list[str]:
+    out = []
+    for name in data.distances:
+        if name == "cosine" or not name.endswith("cosine"):
+            continue
+        spread = similarity_spread(data.matrices[name].mean)
+        if spread is None:
+            continue
+        lo, _, hi, _ = spread
+        out.append(
+            f"The {name} similarity spreads the same pairs from {fmt(lo, SIM_DECIMALS)} to "
+            f"{fmt(hi, SIM_DECIMALS)} (spread {fmt(hi - lo, SIM_DECIMALS)})."
+        )
+    return out
+
+
+def _selection(results: RunResults, data: ReportData) -> list[str]:
+    grid = data.evaluation
+    if grid is None:
+        return ["Source selection was not evaluated in this run (no evaluation table)."]
+    metrics = list(grid.mean.columns)
+    selectors = list(grid.mean.index)
+    t2v = [s for s in selectors if s.startswith(TASK2VEC_PREFIX)]
+    others = [s for s in selectors if not s.startswith(TASK2VEC_PREFIX)]
+    chosen = [m for m in (find_metric(metrics, "top1"), find_metric(metrics, "regret")) if m]
+    if not chosen:
+        chosen = metrics[:2]
+    out = []
+    for metric in chosen:
+        out.append(_selection_on(grid, metric, t2v, others))
+    return out
+
+
+def _cell(grid, selector: str, metric: str) -> str:
+    return fmt_interval(
+        grid.mean.at[selector, metric], grid.ci_low.at[selector, metric], grid.ci_high.at[selector, metric]
+    )
+
+
+def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
+    direction = "lower is better" if lower_is_better(metric) else "higher is better"
+    if not t2v:
+        best = grid.best(metric)
+        return (
+            f"On {metric} ({direction}) no TASK2VEC selector was evaluated; the best selector is "
+            f"{join_words(best)} with {_cell(grid, best[0], metric)}."
+            if best
+            else f"No values for {metric}."
+        )
+    best = grid.best(metric, among=t2v)
+    if not best:
+        return f"No TASK2VEC selector has a value for {metric}."
+    lead = best[0]
+    names = join_words(best)
+    text = (
+        f"On {metric} ({direction}), the best TASK2VEC distance is {names} with {_cell(grid, lead, metric)}"
+        + (" (tied)" if len(best) > 1 else "")
+        + "."
+    )
+    comparisons = []
+    lead_iv = (grid.ci_low.at[lead, metric], grid.ci_high.at[lead, metric])
+    lead_mean = grid.mean.at[lead, metric]
+    for other in others:
+        mean = grid.mean.at[other, metric]
+        if is_missing(mean):
+            continue
+        iv = (grid.ci_low.at[other, metric], grid.ci_high.at[other, metric])
+        overlap = intervals_overlap(lead_iv, iv)
+        if overlap is None:
+            relation = "no intervals to compare"
+        elif overlap:
+            relation = "intervals overlap: not distinguishable"
+        else:
+            better = lead_mean < mean if lower_is_better(metric) else lead_mean > mean
+            relation = (
+                "intervals disjoint: TASK2VEC better" if better else f"intervals disjoint: {other} better"
+            )
+        comparisons.append(f"{other} {_cell(grid, other, metric)} ({relation})")
+    if comparisons:
+        text += " Against the baselines: " + "; ".join(comparisons) + "."
+    overall = grid.best(metric)
+    if overall and not any(s in t2v for s in overall):
+        text += f" The best selector overall on {metric} is {join_words(overall)}, not a TASK2VEC distance."
+    return text
+
+
+def _transfer(results: RunResults, data: ReportData) -> str | None:
+    parts = []
+    gain = data.gain
+    if gain is not None:
+        cells = {
+            (t, s): gain.mean.at[t, s]
+            for t in gain.mean.index
+            for s in gain.mean.columns
+            if t != s and not np.isnan(gain.mean.at[t, s])
+        }
+        if cells:
+            series = pd.Series(cells, dtype=float)
+            (lt, ls), (ht, hs) = series.idxmin(), series.idxmax()
+            positive = int((series > 0).sum())
+            parts.append(
+                f"Mean transfer gains over the no-transfer baseline (Table 4) range from "
+                f"{fmt(series.min(), ACC_DECIMALS, signed=True)} ({ls} → {lt}) to "
+                f"{fmt(series.max(), ACC_DECIMALS, signed=True)} ({hs} → {ht}); "
+                f"{positive} of {plural(len(series), 'source–target pair')} have a positive mean gain."
+            )
+    tests = results.baseline_tests
+    if not tests.empty:
+        flags = [as_bool(v) for v in tests["beats_baseline"]]
+        n = len(tests)
+        winners = [
+            f"{row.target} from {row.best_source}, gain "
+            f"{fmt_interval(row.mean_gain, row.ci_low, row.ci_high)}"
+            for row, flag in zip(tests.itertuples(index=False), flags, strict=True)
+            if flag
+        ]
+        if winners:
+            parts.append(
+                f"{len(winners)} of {plural(n, 'target')} gain from their best transfer source beyond seed "
+                f"noise: {'; '.join(winners)}."
+            )
+        else:
+            parts.append(f"No target gains from its best transfer source beyond seed noise ({n} tested).")
+    elif gain is not None:
+        parts.append("Whether the best transfer beats no-transfer beyond seed noise was not tested.")
+    if gain is None:
+        return "The transfer grid was not run."
+    return " ".join(parts) if parts else None

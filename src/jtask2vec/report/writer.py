@@ -1,0 +1,550 @@
+"""`write_report`: the run's tables, figures, verdict and provenance as report.md + report.html + CSVs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jtask2vec.config import dump_suite
+from jtask2vec.report import figures
+from jtask2vec.report.format import (
+    ACC_DECIMALS,
+    MISSING,
+    SIM_DECIMALS,
+    fmt,
+    fmt_interval,
+    fmt_mean_std,
+    fmt_seconds,
+    is_missing,
+    readable,
+)
+from jtask2vec.report.render import (
+    Block,
+    Bullets,
+    Cell,
+    Code,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    cells,
+    to_html,
+    to_markdown,
+)
+from jtask2vec.report.tables import (
+    MeanStd,
+    ReportData,
+    as_bool,
+    collect,
+    is_cosine_like,
+    is_symmetric,
+    lower_is_better,
+)
+from jtask2vec.report.verdict import verdict
+from jtask2vec.results import BASELINE_SOURCE, TABLE_COLUMNS, RunResults
+from jtask2vec.store import atomic_write_bytes, atomic_write_text
+
+NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`write_report` put things (all inside ``folder``)."""
+
+    folder: Path
+    markdown: Path
+    html: Path
+    figures: dict[str, Path] = field(default_factory=dict)  # figure name -> PNG
+    tables: dict[str, Path] = field(default_factory=dict)  # table name -> CSV (long tables and pivots)
+
+
+def write_report(results: RunResults, folder: str | Path) -> ReportPaths:
+    """Write ``report.md``, a self-contained ``report.html``, ``figures/*.png``, every long table as CSV
+    (via :meth:`RunResults.save`) and the pivoted Tables 2-4 as CSV, all atomically, into ``folder``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    results.save(folder)
+    data = collect(results)
+    tables = {name: folder / f"{name}.csv" for name in TABLE_COLUMNS}
+    tables.update(_write_pivots(data, folder))
+    figs = _make_figures(data)
+    figure_paths = {}
+    for name, fig in figs.items():
+        path = folder / fig.filename
+        atomic_write_bytes(path, fig.png)
+        figure_paths[name] = path
+    blocks = _document(results, data, figs, sorted(p.name for p in tables.values()))
+    title = f"jtask2vec report: {results.suite.name}"
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    atomic_write_text(md_path, to_markdown(blocks))
+    atomic_write_text(html_path, to_html(blocks, title))
+    return ReportPaths(folder=folder, markdown=md_path, html=html_path, figures=figure_paths, tables=tables)
+
+
+# ---- pivot CSVs --------------------------------------------------------------------------------------
+
+
+def _write_pivots(data: ReportData, folder: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+
+    def write(name: str, frame: pd.DataFrame) -> None:
+        path = folder / f"{name}.csv"
+        atomic_write_text(path, frame.to_csv(float_format="%.6g"))
+        out[name] = path
+
+    t2 = data.table2.copy()
+    t2.insert(0, "stand_in_for", [data.stand_in.get(t, "") for t in t2.index])
+    write("table2_accuracy", t2)
+    for name, pivot in (
+        ("table3_cosine", data.table3),
+        ("table4_transfer", data.table4),
+        ("table4_gain", data.gain),
+    ):
+        if pivot is not None and not pivot.empty:
+            write(name, pivot.mean)
+            write(f"{name}_std", pivot.std)
+    return out
+
+
+# ---- figures -----------------------------------------------------------------------------------------
+
+
+def _short_axes(frame: pd.DataFrame, data: ReportData) -> pd.DataFrame:
+    out = frame.copy()
+    out.index = [data.short(str(t)) for t in frame.index]
+    out.columns = ["no transfer" if str(c) == BASELINE_SOURCE else data.short(str(c)) for c in frame.columns]
+    return out
+
+
+def dendrogram_distance(data: ReportData) -> str | None:
+    """The distance the dendrogram clusters on: pair-normalised cosine if present, else cosine, else the
+    first other symmetric distance of the run."""
+    for name in ("normalized-cosine", "cosine", *data.distances):
+        if name in data.matrices and is_symmetric(name) and not data.matrices[name].empty:
+            return name
+    return None
+
+
+def _make_figures(data: ReportData) -> dict[str, Figure]:
+    figs: dict[str, Figure] = {}
+    seeds_note = f"mean over {len(data.seeds)} seed{'s' if len(data.seeds) != 1 else ''}"
+    for name in data.distances:
+        pivot = data.matrices[name]
+        if pivot.empty:
+            continue
+        if is_cosine_like(name):
+            png = figures.heatmap(
+                _short_axes(pivot.mean, data),
+                title=f"{name} similarity (1 − {name} distance), {seeds_note}",
+                colorbar_label="similarity (colour range: off-diagonal cells)",
+                decimals=SIM_DECIMALS,
+                scale_from_off_diagonal=True,
+            )
+            caption = (
+                f"Similarity 1 − d for the {name} distance ({seeds_note}); higher = more similar. "
+                "The colour range spans the off-diagonal cells only."
+            )
+        else:
+            png = figures.heatmap(
+                _short_axes(pivot.mean, data),
+                title=f"{name} distance (row → column), {seeds_note}",
+                colorbar_label="distance (lower = closer)",
+                decimals=3,
+                cmap="viridis_r",
+                scale_from_off_diagonal=True,
+                xlabel="to" if not is_symmetric(name) else "",
+                ylabel="from" if not is_symmetric(name) else "",
+            )
+            caption = f"The {name} distance ({seeds_note}); lower = closer, so darker = more similar" + (
+                "; asymmetric: read from row to column." if not is_symmetric(name) else "."
+            )
+        figs[f"similarity_{name}"] = Figure(f"figures/similarity_{_slug(name)}.png", caption, png)
+    chosen = dendrogram_distance(data)
+    if chosen is not None:
+        dist = data.matrices[chosen]
+        matrix = (1.0 - dist.mean) if is_cosine_like(chosen) else dist.mean  # back to a distance
+        matrix = _short_axes(matrix, data)
+        if figures.can_cluster(matrix):
+            png = figures.task_dendrogram(
+                matrix, title=f"Tasks clustered on the {chosen} distance ({seeds_note})"
+            )
+            figs["dendrogram"] = Figure(
+                "figures/dendrogram.png",
+                "Average-linkage clustering (scipy.cluster.hierarchy) of the tasks on the "
+                f"{chosen} distance, {seeds_note}.",
+                png,
+            )
+    if data.gain is not None and not data.gain.empty:
+        png = figures.heatmap(
+            _short_axes(data.gain.mean, data),
+            title=f"Transfer gain over no transfer, {seeds_note}",
+            colorbar_label="accuracy − no-transfer accuracy",
+            decimals=ACC_DECIMALS,
+            cmap="RdBu",
+            center=0.0,
+            xlabel="source",
+            ylabel="target",
+        )
+        figs["transfer_gain"] = Figure(
+            "figures/transfer_gain.png",
+            f"Transfer gain (accuracy after transfer − no-transfer accuracy), rows target, columns source, "
+            f"{seeds_note}; blue = gain, red = loss.",
+            png,
+        )
+    return figs
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+# ---- the document ------------------------------------------------------------------------------------
+
+
+def _document(
+    results: RunResults, data: ReportData, figs: dict[str, Figure], files: list[str]
+) -> list[Block]:
+    suite = results.suite
+    blocks: list[Block] = [Heading(1, f"jtask2vec report: {suite.name}")]
+    if suite.description:
+        blocks.append(Paragraph(suite.description))
+    blocks += [Heading(2, "Verdict"), Bullets(verdict(results, data))]
+    blocks += _tasks_section(results, data)
+    blocks += _table2_section(data)
+    blocks += _table3_section(data)
+    blocks += _similarity_section(data, figs)
+    blocks += _table4_section(data, figs)
+    blocks += _selection_section(results, data)
+    blocks += _provenance_section(results, files)
+    return blocks
+
+
+def _stand_in_note(data: ReportData, tasks: list[str]) -> list[Block]:
+    marked = [t for t in dict.fromkeys(tasks) if t in data.stand_in]
+    if not marked:
+        return []
+    return [
+        Paragraph("† stand-in: " + "; ".join(f"{t} for {data.stand_in[t]}" for t in marked) + ".", note=True)
+    ]
+
+
+def _matrix_table(
+    pivot: MeanStd,
+    data: ReportData,
+    corner: str,
+    decimals: int,
+    signed: bool = False,
+    best_per_row: bool = False,
+) -> Table:
+    header = [corner] + [
+        "no transfer (pretrained)" if str(c) == BASELINE_SOURCE else data.short(str(c))
+        for c in pivot.mean.columns
+    ]
+    rows = []
+    for r in pivot.mean.index:
+        best = None
+        if best_per_row:
+            cand = pivot.mean.loc[r].drop(labels=[BASELINE_SOURCE, r], errors="ignore").dropna()
+            best = cand.idxmax() if len(cand) else None
+        row = [Cell(data.short(str(r)))]
+        for c in pivot.mean.columns:
+            text = fmt_mean_std(pivot.mean.at[r, c], pivot.std.at[r, c], decimals, signed)
+            row.append(Cell(text, bold=best is not None and c == best))
+        rows.append(row)
+    return Table(header, rows)
+
+
+def _not_run(what: str) -> Paragraph:
+    return Paragraph(f"{what}: {NOT_RUN} (no rows in this run's results).")
+
+
+def _tasks_section(results: RunResults, data: ReportData) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Tasks and data")]
+    tasks = results.tasks
+    if tasks.empty:
+        blocks.append(
+            Paragraph("Task table: " + NOT_RUN + "; the suite names " + ", ".join(data.order) + ".")
+        )
+        return blocks
+    by_name = {str(row["task"]): row for _, row in tasks.iterrows()}
+    names = [t for t in data.order if t in by_name]
+
+    def val(row: pd.Series, key: str) -> str:
+        v = row.get(key)
+        if is_missing(v) or v == "":
+            return MISSING
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return readable(v)
+
+    rows = []
+    for t in names:
+        row = by_name[t]
+        rows.append(
+            cells(
+                [
+                    data.label(t),
+                    val(row, "loader"),
+                    val(row, "n"),
+                    f"{val(row, 'label0')} ({val(row, 'n_label0')})",
+                    f"{val(row, 'label1')} ({val(row, 'n_label1')})",
+                    f"{val(row, 'train')} / {val(row, 'dev')} / {val(row, 'test')}",
+                    val(row, "data_hash"),
+                    val(row, "source"),
+                    val(row, "licence"),
+                ]
+            )
+        )
+    blocks.append(
+        Table(
+            [
+                "task",
+                "loader",
+                "examples",
+                "label 0 (n)",
+                "label 1 (n)",
+                "train / dev / test",
+                "data hash",
+                "source",
+                "licence",
+            ],
+            rows,
+            caption="Table 1 — tasks, their sizes and data hashes",
+            numeric=[False, False, True, False, False, True, False, False, False],
+        )
+    )
+    return blocks
+
+
+def _table2_section(data: ReportData) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Table 2 — test accuracy after fine-tuning")]
+    t2 = data.table2
+    if t2.empty:
+        return [*blocks, _not_run("Fine-tuning")]
+    rows = [
+        cells(
+            [
+                data.label(t),
+                fmt_mean_std(t2.at[t, "accuracy_mean"], t2.at[t, "accuracy_std"]),
+                fmt_mean_std(t2.at[t, "macro_f1_mean"], t2.at[t, "macro_f1_std"]),
+                str(int(t2.at[t, "n_seeds"])),
+            ]
+        )
+        for t in t2.index
+    ]
+    blocks.append(
+        Table(["task", "accuracy", "macro-F1", "seeds"], rows, caption="Table 2 — test accuracy per task")
+    )
+    blocks.append(
+        Paragraph(
+            "Each task's probe fine-tuned on its own training split and scored on its test split; "
+            "mean ± sample standard deviation over seeds (the mean alone with one seed).",
+            note=True,
+        )
+    )
+    return blocks
+
+
+def _table3_section(data: ReportData) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Table 3 — cosine similarity between task vectors")]
+    if data.table3 is None or data.table3.empty:
+        return [*blocks, _not_run("Raw cosine similarity")]
+    blocks.append(_matrix_table(data.table3, data, "task", SIM_DECIMALS))
+    blocks.append(
+        Paragraph(
+            "Raw cosine similarity cos(a, b) = 1 − cosine distance of the Fisher task vectors, mean ± "
+            "standard deviation over seeds, to 4 decimals. The diagonal is 1 by definition where self-pairs "
+            "were not stored.",
+            note=True,
+        )
+    )
+    return blocks + _stand_in_note(data, list(data.table3.mean.index))
+
+
+def _similarity_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Task similarity for each distance")]
+    shown = [figs[k] for k in figs if k.startswith("similarity_")]
+    if not shown:
+        return [*blocks, _not_run("Task distances")]
+    blocks += shown
+    if "dendrogram" in figs:
+        blocks.append(figs["dendrogram"])
+    else:
+        blocks.append(
+            Paragraph("Dendrogram: not drawn (needs a symmetric distance between at least two tasks).")
+        )
+    return blocks
+
+
+def _table4_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Table 4 — accuracy after transfer")]
+    if data.table4 is None or data.table4.empty:
+        return [*blocks, _not_run("Transfer grid")]
+    table = _matrix_table(data.table4, data, "target \\ source", ACC_DECIMALS, best_per_row=True)
+    blocks.append(Table(table.header, table.rows, caption="Table 4 — test accuracy after transfer"))
+    blocks.append(
+        Paragraph(
+            "Rows: target task; columns: source task whose fine-tuned encoder initialises the target "
+            "fine-tune; 'no transfer (pretrained)': the pretrained probe fine-tuned on the target. Mean ± "
+            "standard deviation over seeds; bold: the best source of each target (self-transfer excluded).",
+            note=True,
+        )
+    )
+    if data.gain is not None and not data.gain.empty:
+        table = _matrix_table(data.gain, data, "target \\ source", ACC_DECIMALS, signed=True)
+        blocks.append(
+            Table(table.header, table.rows, caption="Table 4b — gain over no transfer (accuracy − baseline)")
+        )
+    if "transfer_gain" in figs:
+        blocks.append(figs["transfer_gain"])
+    blocks += _picks_table(data)
+    return blocks + _stand_in_note(data, list(data.table4.mean.index) + list(data.table4.mean.columns))
+
+
+def _picks_table(data: ReportData) -> list[Block]:
+    best = data.best
+    if best.empty:
+        return []
+    pick_cols = [c for c in best.columns if c.startswith("pick:")]
+    header = ["target", "best source (accuracy)", "no transfer"] + [
+        c.removeprefix("pick:") for c in pick_cols
+    ]
+    rows = []
+    for _, row in best.iterrows():
+        src = row["best_source"]
+        line = [
+            Cell(data.short(row["target"])),
+            Cell(f"{data.short(src)} ({fmt(row['best_accuracy'])})" if isinstance(src, str) else MISSING),
+            Cell(fmt(row["baseline_accuracy"])),
+        ]
+        for c in pick_cols:
+            pick = row[c]
+            ok = isinstance(pick, str) and pick == src
+            line.append(Cell(data.short(pick) if isinstance(pick, str) else MISSING, bold=ok))
+        rows.append(line)
+    return [
+        Table(
+            header,
+            rows,
+            caption="Best source per target vs. each selector's top-ranked source",
+            numeric=[False, False, True] + [False] * len(pick_cols),
+        ),
+        Paragraph(
+            "Best source: highest mean transfer accuracy over seeds. A selector's pick: its highest mean "
+            "score over seeds; bold where it is the best source.",
+            note=True,
+        ),
+    ]
+
+
+def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Does the most similar source transfer best?")]
+    grid = data.evaluation
+    if grid is None:
+        blocks.append(_not_run("Evaluation of source selectors"))
+    else:
+        metrics = list(grid.mean.columns)
+        best = {m: set(grid.best(m)) for m in metrics}
+        rows = [
+            [Cell(sel)]
+            + [
+                Cell(
+                    fmt_interval(grid.mean.at[sel, m], grid.ci_low.at[sel, m], grid.ci_high.at[sel, m]),
+                    bold=sel in best[m],
+                )
+                for m in metrics
+            ]
+            for sel in grid.mean.index
+        ]
+        header = ["selector"] + [f"{m} ({'↓' if lower_is_better(m) else '↑'})" for m in metrics]
+        blocks.append(Table(header, rows, caption="Evaluation of source selectors: mean [CI low, CI high]"))
+        n_seeds = _max_int(results.evaluation, "n_seeds")
+        n_targets = _max_int(results.evaluation, "n_targets")
+        conf = results.suite.evaluation.confidence
+        blocks.append(
+            Paragraph(
+                "Rows: selectors (TASK2VEC distances first, then baselines); columns: metrics (↑ higher is "
+                "better, ↓ lower is better); bold: best selector per metric. Intervals: "
+                f"{fmt(100 * conf, 0)}% bootstrap over seeds ({n_seeds} seed(s), {n_targets} target(s)); "
+                "[n/a] where they cannot be estimated.",
+                note=True,
+            )
+        )
+    blocks.append(Heading(3, "Does the best transfer beat no transfer beyond seed noise?"))
+    tests = results.baseline_tests
+    if tests.empty:
+        blocks.append(_not_run("Baseline tests"))
+        return blocks
+    rows = []
+    for row in tests.itertuples(index=False):
+        flag = as_bool(row.beats_baseline)
+        rows.append(
+            [
+                Cell(data.short(str(row.target))),
+                Cell(data.short(str(row.best_source)) if not is_missing(row.best_source) else MISSING),
+                Cell(fmt_interval(row.mean_gain, row.ci_low, row.ci_high)),
+                Cell({True: "yes", False: "no", None: MISSING}[flag], bold=bool(flag)),
+            ]
+        )
+    blocks.append(
+        Table(
+            ["target", "best source", "mean gain [CI]", "beats no transfer"],
+            rows,
+            caption="Best transfer vs. no transfer",
+            numeric=[False, False, True, False],
+        )
+    )
+    return blocks
+
+
+def _max_int(frame: pd.DataFrame, col: str) -> str:
+    if col not in frame.columns:
+        return MISSING
+    values = pd.to_numeric(frame[col], errors="coerce").dropna()
+    return str(int(values.max())) if len(values) else MISSING
+
+
+def _flatten(env: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    out = []
+    for key, value in env.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out += _flatten(value, name + ".")
+            continue
+        if isinstance(value, list | tuple):
+            text = ", ".join(readable(v) for v in value)
+        elif isinstance(value, float):
+            text = f"{value:.6g}"
+            low = name.lower()
+            if ("second" in low or "wall" in low or low.endswith("_s")) and np.isfinite(value):
+                text += f" ({fmt_seconds(value)})"
+        else:
+            text = readable(value)
+        out.append((name, text))
+    return out
+
+
+def _provenance_section(results: RunResults, files: list[str]) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Reproducibility"), Heading(3, "Suite (exact configuration)")]
+    blocks.append(Code(dump_suite(results.suite), "yaml"))
+    blocks.append(Heading(3, "Environment"))
+    env = _flatten(results.environment)
+    if env:
+        blocks.append(Table(["key", "value"], [cells([k, v]) for k, v in env], numeric=[False, False]))
+    else:
+        blocks.append(Paragraph("No environment was recorded for this run."))
+    blocks.append(Heading(3, "Files"))
+    blocks.append(
+        Paragraph(
+            "Beside this report: every result table in long format as CSV and results.json (suite and "
+            "environment); the pivoted Tables 2-4 as CSV (the mean, and the standard deviation in "
+            "*_std.csv); the figures as PNG under figures/. Data hashes of the tasks are in Table 1. "
+            "CSV files: " + ", ".join(files) + "."
+        )
+    )
+    return blocks
