@@ -369,6 +369,9 @@ def finetune(
     train_idx, dev_idx, test_idx = (task.indices(s) for s in ("train", "dev", "test"))
     if len(train_idx) == 0 or len(test_idx) == 0:
         raise DataError(f"task {task.name!r} needs train and test examples (sizes: {task.split_sizes()})")
+    bad = np.flatnonzero((task.labels != 0) & (task.labels != 1))
+    if len(bad):
+        raise DataError(f"task {task.name!r}: label {task.labels[bad[0]]} of example {bad[0]} is not 0 or 1")
     rng = np.random.default_rng(seed)
     if training.train_subsample is not None and training.train_subsample < len(train_idx):
         train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, rng)]

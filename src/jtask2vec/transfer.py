@@ -16,7 +16,8 @@ moment and run it again, and only the unfinished fine-tunes run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -94,10 +95,11 @@ class FinetuneRunner:
     target_training: TrainingConfig
     store_root: Path
     progress: bool = True
+    on_done: Callable[[FinetuneJob], None] | None = field(default=None, repr=False)
 
     def __call__(self, job: FinetuneJob) -> FinetuneResult:
         config = self.training if job.role == "source" else self.target_training
-        return finetune(
+        result = finetune(
             self.tasks[job.task],
             self.probe,
             config,
@@ -107,6 +109,9 @@ class FinetuneRunner:
             source_name=job.source,
             progress=self.progress,
         )
+        if self.on_done is not None:
+            self.on_done(job)
+        return result
 
 
 def run_grid(
@@ -118,18 +123,38 @@ def run_grid(
     store: ArtifactStore,
     executor: Executor | None = None,
     progress: bool = True,
+    on_cell_done: Callable[[Cell], None] | None = None,
 ) -> pd.DataFrame:
     """Run (or reuse) every cell and return the long table, one row per cell (columns ``GRID_COLUMNS``).
 
     ``source`` is ``"(pretrained)"`` for baselines; ``gain*`` are the cell's metrics minus its target's
     baseline for the same seed (0 on baseline rows). Two executor phases: (1) the sources' fine-tunes and
     the baselines, all from the pretrained probe; (2) the transfers, which need a source checkpoint.
+
+    ``on_cell_done(cell)`` is called once per cell as soon as its result exists (with an in-process
+    executor, right after the fine-tune; with a remote one, when the phase's ``map`` returns).
     """
     missing = sorted({n for c in cells for n in (c.source, c.target) if n is not None} - set(tasks))
     if missing:
         raise ConfigError(f"the grid names tasks that were not loaded: {', '.join(missing)}")
     executor = executor or LocalExecutor()
-    runner = FinetuneRunner(tasks, probe, training, target_training, store.root, progress)
+    fired: set[Cell] = set()
+
+    def fire(job: FinetuneJob) -> None:
+        if on_cell_done is None:
+            return
+        for cell in cells:
+            is_baseline = cell.source is None and job == FinetuneJob(cell.target, cell.seed, "target")
+            is_transfer = job.source is not None and (job.source, job.task, job.seed) == (
+                cell.source,
+                cell.target,
+                cell.seed,
+            )
+            if (is_baseline or is_transfer) and cell not in fired:
+                fired.add(cell)
+                on_cell_done(cell)
+
+    runner = FinetuneRunner(tasks, probe, training, target_training, store.root, progress, on_done=fire)
 
     phase1: list[FinetuneJob] = []
     for cell in cells:
@@ -138,6 +163,8 @@ def run_grid(
             phase1.append(FinetuneJob(cell.source, cell.seed, "source"))
     phase1 = list(dict.fromkeys(phase1))
     done1 = dict(zip(phase1, executor.map(runner, phase1), strict=True))
+    for job in phase1:
+        fire(job)
 
     phase2 = [
         FinetuneJob(
@@ -152,6 +179,8 @@ def run_grid(
     ]
     phase2 = list(dict.fromkeys(phase2))
     done2 = dict(zip(phase2, executor.map(runner, phase2), strict=True))
+    for job in phase2:
+        fire(job)
 
     rows = []
     for cell in cells:
