@@ -63,6 +63,13 @@ EVAL = {  # selector -> metric -> (mean, low, high)
         "ndcg": (0.80, 0.70, 0.90),
         "spearman": (0.0, -1.0, 1.0),
     },
+    "random:expected": {
+        "top1": (0.5, 0.5, 0.5),
+        "regret@1": (0.050, 0.050, 0.050),
+        "regret@3": (0.0, 0.0, 0.0),
+        "ndcg": (0.75, 0.75, 0.75),
+        "spearman": (0.0, 0.0, 0.0),
+    },
     "datasize": {
         "top1": (0.333, 0.333, 0.333),
         "regret@1": (0.040, 0.040, 0.040),
@@ -184,8 +191,19 @@ def make_results(seeds: list[int] = SEEDS) -> RunResults:
                 "n_targets": 3,
                 "n_seeds": k,
             }
-            for sel in ("random", "task2vec:cosine", "datasize", "task2vec:normalized-cosine")
+            for sel in (
+                "random",
+                "task2vec:cosine",
+                "datasize",
+                "random:expected",
+                "task2vec:normalized-cosine",
+            )
             for m in METRICS
+        ]
+        + [  # a count, not a quality metric: listed last, never highlighted
+            {"selector": sel, "metric": "n_sources", "mean": 2.0, "ci_low": 2.0, "ci_high": 2.0}
+            | {"n_targets": 3, "n_seeds": k}
+            for sel in EVAL
         ]
     )
     per_target = pd.DataFrame(
@@ -356,8 +374,23 @@ def test_table4_rows_target_columns_source_with_baseline_column(report) -> None:
 def test_evaluation_table_has_intervals_in_order_and_best_highlighted(report) -> None:
     _, _, md, html_text = report
     ev = find_table(md, "selector", "top1")
-    assert [h.split(" ")[0] for h in ev[0][1:]] == ["top1", "regret@1", "regret@3", "ndcg", "spearman"]
-    assert [r[0] for r in ev[1:]] == ["task2vec:cosine", "task2vec:normalized-cosine", "random", "datasize"]
+    assert [h.split(" ")[0] for h in ev[0][1:]] == [
+        "top1",
+        "regret@1",
+        "regret@3",
+        "ndcg",
+        "spearman",
+        "n_sources",
+    ]
+    assert [r[0] for r in ev[1:]] == [
+        "task2vec:cosine",
+        "task2vec:normalized-cosine",
+        "random",
+        "random:expected",
+        "datasize",
+    ]
+    assert all(r[-1] == "2.000 [2.000, 2.000]" for r in ev[1:])
+    assert "**2.000 [2.000, 2.000]**" not in md  # the count column is never highlighted
     assert cell(ev, "random", "regret@1 (↓)") == "0.060 [0.020, 0.100]"
     assert cell(ev, "task2vec:cosine", "top1 (↑)") == "0.667 [0.333, 1.000]"
     # best per metric is bold: normalized-cosine has top1 1.0 and regret@1 0.0
@@ -376,6 +409,8 @@ def test_verdict_numbers_come_from_the_tables(report) -> None:
     # the best TASK2VEC distance on top-1 and its comparison with random
     assert "On top1 (higher is better), the best TASK2VEC distance is task2vec:normalized-cosine" in verdict
     assert f"random {fmt_interval(0.333, 0.0, 0.667)} (intervals disjoint: TASK2VEC better)" in verdict
+    assert f"random:expected {fmt_interval(0.5, 0.5, 0.5)} (intervals disjoint: TASK2VEC better)" in verdict
+    assert "n_sources" not in verdict
     assert "On regret@1 (lower is better)" in verdict
     # transfer gains beyond noise: 2 of 3 targets per the baseline_tests table
     n_beat = int(results.baseline_tests["beats_baseline"].sum())
@@ -466,7 +501,8 @@ def test_one_seed_says_intervals_cannot_be_estimated(tmp_path: Path) -> None:
     assert cell(t2, "chabsa", "accuracy") == "0.700"  # no ± with one seed
     ev = find_table(md, "selector", "top1")
     assert cell(ev, "random", "top1 (↑)") == "0.333 [n/a]"
-    assert "no intervals to compare" in md
+    assert "Without intervals these are point estimates only: no difference can be called." in md
+    assert "intervals disjoint" not in md and "intervals overlap" not in md
 
 
 def test_missing_tables_are_reported_as_not_run(tmp_path: Path) -> None:

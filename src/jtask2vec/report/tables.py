@@ -308,12 +308,16 @@ def best_sources(results: RunResults, order: list[str] | None = None) -> pd.Data
 
 
 def selector_order(results: RunResults, selectors: list[str]) -> list[str]:
-    """TASK2VEC selectors first (in the suite's distance order), then baselines (suite order), then rest."""
+    """TASK2VEC selectors first (in the suite's distance order), then baselines (suite order, each followed
+    by its variants such as ``random:expected``), then the rest (sorted)."""
     present = list(dict.fromkeys(str(s) for s in selectors))
     ev = results.suite.evaluation
     t2v = [f"{TASK2VEC_PREFIX}{d}" for d in ev.distances if f"{TASK2VEC_PREFIX}{d}" in present]
     t2v += sorted(s for s in present if s.startswith(TASK2VEC_PREFIX) and s not in t2v)
-    base = [b for b in ev.baselines if b in present]
+    base: list[str] = []
+    for b in ev.baselines:
+        base += [b] if b in present else []
+        base += sorted(s for s in present if s.startswith(f"{b}:"))
     rest = sorted(s for s in present if s not in t2v and s not in base)
     return t2v + base + rest
 
@@ -328,10 +332,17 @@ _METRIC_GROUPS = [
     r"^kendall",
     r"^pearson",
 ]
+_COUNT_PREFIX = "n_"  # n_sources, ...: counts, not quality metrics
+
+
+def is_count(metric: str) -> bool:
+    """Counts such as ``n_sources`` describe the evaluation; they have no "better" direction."""
+    return metric.lower().startswith(_COUNT_PREFIX)
 
 
 def metric_order(metrics: list[str]) -> list[str]:
-    """top-1 first, then regret@k (by k), NDCG, rank correlations, then any other metric alphabetically."""
+    """top-1 first, then regret@k (by k), NDCG, rank correlations, any other metric alphabetically, and counts
+    (``n_sources``) last."""
 
     def key(metric: str) -> tuple[int, float, str]:
         lower = metric.lower()
@@ -360,7 +371,10 @@ class EvaluationGrid:
     n_seeds: pd.DataFrame
 
     def best(self, metric: str, among: list[str] | None = None) -> list[str]:
-        """Selectors with the best mean on ``metric`` (ties all returned), optionally among a subset."""
+        """Selectors with the best mean on ``metric`` (ties all returned), optionally among a subset; none
+        for a count such as ``n_sources``."""
+        if is_count(metric):
+            return []
         col = self.mean[metric]
         if among is not None:
             col = col.reindex([s for s in among if s in col.index])

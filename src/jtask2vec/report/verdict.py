@@ -22,6 +22,7 @@ from jtask2vec.report.tables import (
     as_bool,
     find_metric,
     intervals_overlap,
+    is_count,
     lower_is_better,
     off_diagonal,
 )
@@ -130,7 +131,7 @@ def _selection(results: RunResults, data: ReportData) -> list[str]:
     others = [s for s in selectors if not s.startswith(TASK2VEC_PREFIX)]
     chosen = [m for m in (find_metric(metrics, "top1"), find_metric(metrics, "regret")) if m]
     if not chosen:
-        chosen = metrics[:2]
+        chosen = [m for m in metrics if not is_count(m)][:2]
     out = []
     for metric in chosen:
         out.append(_selection_on(grid, metric, t2v, others))
@@ -163,7 +164,7 @@ def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
         + (" (tied)" if len(best) > 1 else "")
         + "."
     )
-    comparisons = []
+    comparisons, relations = [], []
     lead_iv = (grid.ci_low.at[lead, metric], grid.ci_high.at[lead, metric])
     lead_mean = grid.mean.at[lead, metric]
     for other in others:
@@ -173,7 +174,7 @@ def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
         iv = (grid.ci_low.at[other, metric], grid.ci_high.at[other, metric])
         overlap = intervals_overlap(lead_iv, iv)
         if overlap is None:
-            relation = "no intervals to compare"
+            relation = None
         elif overlap:
             relation = "intervals overlap: not distinguishable"
         else:
@@ -181,9 +182,12 @@ def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
             relation = (
                 "intervals disjoint: TASK2VEC better" if better else f"intervals disjoint: {other} better"
             )
-        comparisons.append(f"{other} {_cell(grid, other, metric)} ({relation})")
+        relations.append(relation)
+        comparisons.append(f"{other} {_cell(grid, other, metric)}" + (f" ({relation})" if relation else ""))
     if comparisons:
         text += " Against the baselines: " + "; ".join(comparisons) + "."
+        if any(r is None for r in relations):
+            text += " Without intervals these are point estimates only: no difference can be called."
     overall = grid.best(metric)
     if overall and not any(s in t2v for s in overall):
         text += f" The best selector overall on {metric} is {join_words(overall)}, not a TASK2VEC distance."

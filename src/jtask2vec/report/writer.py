@@ -41,6 +41,7 @@ from jtask2vec.report.tables import (
     as_bool,
     collect,
     is_cosine_like,
+    is_count,
     is_symmetric,
     lower_is_better,
 )
@@ -337,9 +338,7 @@ def _table2_section(data: ReportData) -> list[Block]:
         )
         for t in t2.index
     ]
-    blocks.append(
-        Table(["task", "accuracy", "macro-F1", "seeds"], rows, caption="Table 2 — test accuracy per task")
-    )
+    blocks.append(Table(["task", "accuracy", "macro-F1", "seeds"], rows))
     blocks.append(
         Paragraph(
             "Each task's probe fine-tuned on its own training split and scored on its test split; "
@@ -461,7 +460,9 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
             ]
             for sel in grid.mean.index
         ]
-        header = ["selector"] + [f"{m} ({'↓' if lower_is_better(m) else '↑'})" for m in metrics]
+        header = ["selector"] + [
+            m if is_count(m) else f"{m} ({'↓' if lower_is_better(m) else '↑'})" for m in metrics
+        ]
         blocks.append(Table(header, rows, caption="Evaluation of source selectors: mean [CI low, CI high]"))
         n_seeds = _max_int(results.evaluation, "n_seeds")
         n_targets = _max_int(results.evaluation, "n_targets")
