@@ -90,6 +90,13 @@ def map_labels(
                     hint="map values with the positive/negative options or list extra ones in drop",
                 )
             seen.append(value)
+        if len(seen) == 1:
+            file, _ = lines[0]
+            raise DataError(
+                f"only one label value ({seen[0]!r}) in the file; a task needs two classes",
+                path=file,
+                field=field,
+            )
         order = sorted(seen, key=_sort_key)
         index = {v: i for i, v in enumerate(order)}
         out = [None if v in dropped else index[v] for v in raw]

@@ -48,7 +48,7 @@ def _pick(header: list[str] | None, explicit: str, aliases: tuple[str, ...], pat
 def load_rakuten_travel(
     data_dir: Path | None,
     folder: str = "rakuten-travel",
-    files: tuple[str, ...] = ("*.tsv", "*.csv"),
+    files: tuple[str, ...] = ("**/*.tsv", "**/*.csv"),
     years: tuple[str, ...] = (),
     text_column: str = "",
     rating_column: str = "",
