@@ -1,0 +1,123 @@
+"""`jtask2vec finetune | transfer`: fine-tune every task of a suite, and run its transfer grid.
+
+Both are resumable: every fine-tune is cached in ``<runs-dir>/store``; tables are written atomically to
+``<runs-dir>/<suite>/finetune.csv`` and ``transfer.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from jtask2vec.cli.app import DataDirOption, RunsDirOption, SetOption, SuiteOption, app, console
+from jtask2vec.cli.pipeline import parse_overrides
+from jtask2vec.config import Suite, load_suite
+from jtask2vec.store import ArtifactStore, atomic_write_text
+
+NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+
+
+def _load(suite: str, overrides: list[str] | None, data_dir: Path | None):
+    """The suite (with ``--set`` overrides parsed as YAML), its tasks and its probe."""
+    from jtask2vec.probes import load_probe
+    from jtask2vec.tasks import load_task
+
+    cfg: Suite = load_suite(suite, parse_overrides(overrides))
+    tasks = {spec.name: load_task(spec, data_dir) for spec in cfg.tasks}
+    return cfg, tasks, load_probe(cfg.probe)
+
+
+def mean_std(values: pd.Series) -> str:
+    """``mean ± sample std`` over seeds (just the mean for one seed)."""
+    values = values.dropna()
+    if len(values) == 0:
+        return "—"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+@app.command("finetune")
+def finetune_command(
+    suite: SuiteOption = "demo",
+    data_dir: DataDirOption = None,
+    runs_dir: RunsDirOption = Path("runs"),
+    set_: SetOption = None,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Fine-tune the probe on each task of the suite, per seed: test accuracy, macro-F1, balanced accuracy."""
+    from jtask2vec.training import finetune
+
+    cfg, tasks, probe = _load(suite, set_, data_dir)
+    store = ArtifactStore(Path(runs_dir) / "store")
+    rows = []
+    for task in tasks.values():
+        for seed in cfg.seeds:
+            result = finetune(task, probe, cfg.training, seed, store=store, progress=not no_progress)
+            rows.append(result.to_dict())
+    frame = pd.DataFrame(rows)
+    atomic_write_text(Path(runs_dir) / cfg.name / "finetune.csv", frame.to_csv(index=False))
+
+    table = Table(title=f"{cfg.name}: fine-tuned {probe.name} (test split; mean ± std over seeds)")
+    for column in ("task", "n train/dev/test", *(f"acc seed {s}" for s in cfg.seeds)):
+        table.add_column(column)
+    for column in ("accuracy", "macro-F1", "balanced acc.", "ex/s"):
+        table.add_column(column, justify="right")
+    for name, block in frame.groupby("task", sort=False):
+        first = block.iloc[0]
+        table.add_row(
+            str(name),
+            f"{first.n_train}/{first.n_dev}/{first.n_test}",
+            *(f"{a:.3f}" for a in block["accuracy"]),
+            mean_std(block["accuracy"]),
+            mean_std(block["macro_f1"]),
+            mean_std(block["balanced_accuracy"]),
+            f"{block['examples_per_second'].mean():.0f}",
+        )
+    console.print(table)
+
+
+def _matrix_table(title: str, matrix: pd.DataFrame, signed: bool) -> Table:
+    table = Table(title=title)
+    table.add_column("target \\ source")
+    for column in matrix.columns:
+        table.add_column(str(column), justify="right")
+    for target, row in matrix.iterrows():
+        cells = ["—" if math.isnan(v) else (f"{v:+.3f}" if signed else f"{v:.3f}") for v in row]
+        table.add_row(str(target), *cells)
+    return table
+
+
+@app.command("transfer")
+def transfer_command(
+    suite: SuiteOption = "demo",
+    data_dir: DataDirOption = None,
+    runs_dir: RunsDirOption = Path("runs"),
+    set_: SetOption = None,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Run the transfer grid: each source's fine-tuned encoder, a fresh head, fine-tuned on each target."""
+    from jtask2vec.transfer import PRETRAINED, grid_matrix, plan_grid, run_grid
+
+    cfg, tasks, probe = _load(suite, set_, data_dir)
+    cells = plan_grid(cfg.source_names, cfg.target_names, cfg.seeds)
+    console.print(f"{cfg.name}: {len(cells)} cells ({len(cfg.seeds)} seed(s)); cached fine-tunes are reused")
+    grid = run_grid(
+        cells,
+        tasks,
+        probe,
+        cfg.training,
+        cfg.target_training,
+        ArtifactStore(Path(runs_dir) / "store"),
+        progress=not no_progress,
+    )
+    atomic_write_text(Path(runs_dir) / cfg.name / "transfer.csv", grid.to_csv(index=False))
+    seeds = f"mean over {len(cfg.seeds)} seed(s)"
+    console.print(_matrix_table(f"Test accuracy ({seeds})", grid_matrix(grid, "accuracy"), signed=False))
+    gains = grid_matrix(grid, "gain", include_baseline=False)
+    console.print(_matrix_table(f"Gain over {PRETRAINED} ({seeds})", gains, signed=True))
