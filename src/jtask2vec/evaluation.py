@@ -42,8 +42,14 @@ their expectation 0 (NaN when the accuracies are constant).
 The confidence interval is a percentile bootstrap over seeds: seeds are resampled with replacement (all of
 a seed's targets together) and the mean recomputed. With ``resample_targets=True`` targets are resampled as
 well (a two-way bootstrap: the CI then also covers which tasks happened to be targets). With a single seed
-and no target resampling no CI can be formed: ``ci_low``/``ci_high`` are NaN. With few seeds (2–5) a
-percentile bootstrap has few distinct resamples and tends to be too narrow; read such CIs as indicative.
+and no target resampling no CI can be formed: ``ci_low``/``ci_high`` are NaN.
+
+Caveat, measured (values ~ N(0.5, 0.1²), 4 targets, 200 replications): the average width of the 95%
+percentile bootstrap over n seeds is 41% (n = 2), 67% (n = 3), 76% (n = 4), 86% (n = 8), 92% (n = 16) of
+the known-σ normal interval (2 · 1.96 σ/√n): with the usual 2–5 seeds it is much too narrow (few distinct
+resamples, plug-in variance). ``ci_method="t"`` gives instead a Student-t interval over the per-seed means
+(``mean ± t_{n−1} · sd(seed means) / √n``), better calibrated for few seeds; the bootstrap stays the
+default because it makes no normality assumption and also supports ``resample_targets``.
 """
 
 from __future__ import annotations
@@ -303,6 +309,25 @@ def bootstrap_mean_ci(
     return mean, float(low), float(high)
 
 
+def t_mean_ci(values: np.ndarray, *, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, ci_low, ci_high) of a (n_seeds, n_targets) array with NaN: Student t over per-seed means.
+
+    The centre is the mean of all non-NaN entries (equal to the mean of the seed means when no entry is
+    missing); the half-width is ``t_{(1+c)/2, n−1} · sd(seed means) / √n``. NaN CI with fewer than 2 seeds.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    mask = ~np.isnan(v)
+    if not mask.any():
+        return float("nan"), float("nan"), float("nan")
+    mean = float(v[mask].mean())
+    seed_means = np.array([row[~np.isnan(row)].mean() for row in v if (~np.isnan(row)).any()])
+    n = seed_means.shape[0]
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * float(seed_means.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
 def evaluate_selectors(
     scores: pd.DataFrame,
     transfer: pd.DataFrame,
@@ -312,6 +337,7 @@ def evaluate_selectors(
     confidence: float = 0.95,
     seed: int = 0,
     resample_targets: bool = False,
+    ci_method: Literal["bootstrap", "t"] = "bootstrap",
     random_reference: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(evaluation, per_target)`` tables for every selector in ``scores`` (+ ``random:expected``).
@@ -323,6 +349,10 @@ def evaluate_selectors(
         raise ValueError(f"regret_ks must be >= 1, got {list(regret_ks)}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if ci_method not in ("bootstrap", "t"):
+        raise ValueError(f"ci_method must be 'bootstrap' or 't', got {ci_method!r}")
+    if ci_method == "t" and resample_targets:
+        raise ValueError("resample_targets needs ci_method='bootstrap'")
     cand = _candidate_transfer(transfer)
     sel_scores = _selector_scores(scores)
     rows: list[tuple[str, int, str, str, float]] = []
@@ -337,13 +367,16 @@ def evaluate_selectors(
     metric_order = {m: i for i, m in enumerate(dict.fromkeys(per_target["metric"]))}
     for (selector, metric), g in per_target.groupby(["selector", "metric"], sort=False):
         wide = g.pivot(index="seed", columns="target", values="value")
-        mean, low, high = bootstrap_mean_ci(
-            wide.to_numpy(dtype=np.float64),
-            bootstrap_samples=bootstrap_samples,
-            confidence=confidence,
-            seed=seed,
-            resample_targets=resample_targets,
-        )
+        if ci_method == "t":
+            mean, low, high = t_mean_ci(wide.to_numpy(dtype=np.float64), confidence=confidence)
+        else:
+            mean, low, high = bootstrap_mean_ci(
+                wide.to_numpy(dtype=np.float64),
+                bootstrap_samples=bootstrap_samples,
+                confidence=confidence,
+                seed=seed,
+                resample_targets=resample_targets,
+            )
         ok = g.dropna(subset=["value"])
         if metric.endswith("_pooled"):
             pairs = per_target[(per_target["selector"] == selector) & (per_target["target"] != POOLED)]
