@@ -135,7 +135,7 @@ def render_task(task: Task) -> None:
 
     prov = Table(title="Provenance", show_header=False)
     prov.add_column("field", style="bold")
-    prov.add_column("value")
+    prov.add_column("value", overflow="fold")
     p = task.provenance
     prov.add_row("source", p.source)
     prov.add_row("licence", p.licence)
