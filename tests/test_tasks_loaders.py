@@ -16,7 +16,17 @@ from jtask2vec.tasks.loading import coerce_option
 
 def test_registry_lists_every_loader() -> None:
     names = {info.name for info in list_loaders()}
-    assert names == {"jrte-pn", "jrte-rhr", "chabsa", "livedoor", "rakuten-travel", "csv", "tsv", "jsonl"}
+    assert names == {
+        "jrte-pn",
+        "jrte-rhr",
+        "chabsa",
+        "livedoor",
+        "rakuten-travel",
+        "csv",
+        "tsv",
+        "jsonl",
+        "synthetic",
+    }
     assert set(LOADERS) == names
 
 
@@ -222,3 +232,25 @@ def test_corpus_split_on_a_loader_without_one_is_a_config_error(tmp_path: Path) 
     write_livedoor(tmp_path)
     with pytest.raises(ConfigError, match="no corpus split"):
         load_task(task_spec("livedoor", split={"use_corpus_split": True}), tmp_path)
+
+
+def test_options_as_a_suite_file_gives_them_lists_and_numbers(tmp_path: Path) -> None:
+    write_rakuten(tmp_path, "all", n=36, year="2015")
+    spec = TaskSpec.model_validate(
+        {"name": "r", "loader": "rakuten-travel", "options": {"years": [2015], "files": ["all/*.tsv"]}}
+    )
+    assert len(load_task(spec, tmp_path)) == 12
+    rows = [(t, "5" if y == "pos" else "1") for t, y in binary_rows(20)]
+    path = write_generic(tmp_path / "stars.csv", rows, "csv")
+    spec = TaskSpec.model_validate(
+        {"name": "s", "loader": "csv", "options": {"path": str(path), "positive": [4, 5], "negative": [1, 2]}}
+    )
+    assert load_task(spec, tmp_path).class_counts() == {"1|2": 10, "4|5": 10}
+
+
+def test_synthetic_loader_needs_no_data_and_goes_through_the_pipeline(tmp_path: Path) -> None:
+    spec = task_spec("synthetic", name="toy", n="120", style="food", signal="topic", max_examples=60)
+    task = load_task(spec, tmp_path)
+    assert task.name == "toy" and len(task) == 60 and task.label_names == ("topic-a", "topic-b")
+    with pytest.raises(ConfigError, match="unknown synthetic style"):
+        load_task(task_spec("synthetic", style="poetry"), tmp_path)

@@ -187,11 +187,17 @@ def _read_delimited(
 def _label_options(
     positive: tuple[str, ...], negative: tuple[str, ...], drop: tuple[str, ...], label_names: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
+    def strings(values: tuple[str, ...] | str | int) -> tuple[str, ...]:
+        # YAML may give a scalar or numbers (positive: [4, 5]); labels are compared as strings.
+        if isinstance(values, (str, int, float)):
+            values = (values,)  # type: ignore[assignment]
+        return tuple(str(v) for v in values)  # type: ignore[union-attr]
+
     return {
-        "positive": tuple(positive),
-        "negative": tuple(negative),
-        "drop": tuple(drop),
-        "label_names": tuple(label_names),
+        "positive": strings(positive),
+        "negative": strings(negative),
+        "drop": strings(drop),
+        "label_names": strings(label_names),
     }
 
 

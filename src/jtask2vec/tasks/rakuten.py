@@ -70,6 +70,8 @@ def load_rakuten_travel(
             f"loader 'rakuten-travel': positive_min ({positive_min}) must be > negative_max ({negative_max})"
         )
     assert data_dir is not None
+    years = tuple(str(y) for y in ((years,) if isinstance(years, (str, int)) else years))
+    files = (files,) if isinstance(files, str) else tuple(files)
     root = data_dir / folder
     paths = (
         sorted({p for pattern in files for p in root.glob(pattern) if p.is_file()}) if root.is_dir() else []

@@ -30,6 +30,7 @@ from jtask2vec.tasks import generic as _generic  # noqa: F401
 from jtask2vec.tasks import jrte as _jrte  # noqa: F401
 from jtask2vec.tasks import livedoor as _livedoor  # noqa: F401
 from jtask2vec.tasks import rakuten as _rakuten  # noqa: F401
+from jtask2vec.tasks import synthetic as _synthetic  # noqa: F401
 from jtask2vec.tasks.base import SPLITS, Provenance, SplitName, Task
 from jtask2vec.tasks.loading import LOADERS, LoadedData, LoaderInfo, register_loader
 from jtask2vec.tasks.splits import stratified_partition, stratified_split, stratified_subsample

@@ -24,7 +24,9 @@ from typing import Literal
 
 import numpy as np
 
+from jtask2vec.errors import ConfigError
 from jtask2vec.tasks.base import Provenance, Task
+from jtask2vec.tasks.loading import LoadedData, register_loader
 from jtask2vec.tasks.splits import stratified_split
 
 Signal = Literal["keyword", "topic", "length", "none"]
@@ -124,6 +126,10 @@ def make_synthetic_task(
         raise ValueError("a synthetic task needs n >= 6 (two classes in three splits)")
     if not 0 <= noise < 0.5:
         raise ValueError("noise must be in [0, 0.5)")
+    if isinstance(style, str) and style not in STYLES:
+        raise ConfigError(f"unknown synthetic style {style!r}; known: {', '.join(sorted(STYLES))}")
+    if signal not in ("keyword", "topic", "length", "none"):
+        raise ConfigError(f"unknown synthetic signal {signal!r}; known: keyword, topic, length, none")
     st = STYLES[style] if isinstance(style, str) else style
     rng = np.random.default_rng(seed)
     n_pos = min(max(round(n * positive_fraction), 3), n - 3)
@@ -179,4 +185,42 @@ def make_synthetic_task(
             notes=tuple(notes),
         ),
         stand_in_for=stand_in_for,
+    )
+
+
+@register_loader(
+    "synthetic",
+    source="jtask2vec synthetic generator (no data needed)",
+    derives="toy task in the tiny-random-bert vocabulary: label shown by keyword/topic/length (or none)",
+    official="built in",
+    needs_data_dir=False,
+)
+def load_synthetic(
+    data_dir: object = None,
+    n: int = 200,
+    seed: int = 0,
+    signal: str = "keyword",
+    style: str = "hotel",
+    noise: float = 0.1,
+    positive_fraction: float = 0.5,
+) -> LoadedData:
+    """The texts and labels of :func:`make_synthetic_task` (``load_task`` then cuts and splits them)."""
+    task = make_synthetic_task(
+        n=n,
+        seed=seed,
+        signal=signal,
+        style=style,
+        noise=noise,
+        positive_fraction=positive_fraction,  # type: ignore[arg-type]
+    )
+    return LoadedData(
+        texts=list(task.texts),
+        labels=task.labels,
+        label_names=task.label_names,
+        source=task.provenance.source,
+        licence=task.provenance.licence,
+        derivation=task.provenance.derivation,
+        files=(),
+        main_file="<synthetic>",
+        notes=list(task.provenance.notes),
     )
