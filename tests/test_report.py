@@ -80,6 +80,11 @@ EVAL = {  # selector -> metric -> (mean, low, high)
 }
 
 
+def per_seed(pair: tuple[float, float], j: int) -> float:
+    """The value of seed number ``j``: the pair for the first two seeds, then shifted copies."""
+    return pair[j % 2] + 0.01 * (j // 2)
+
+
 def make_suite(seeds: list[int] = SEEDS) -> Suite:
     return Suite(
         name="fake-suite",
@@ -128,7 +133,7 @@ def make_results(seeds: list[int] = SEEDS) -> RunResults:
                 "train_seconds": 1.5,
             }
             for t, accs in zip(TASKS, [(0.80, 0.82), (0.70, 0.72), (0.90, 0.91)], strict=True)
-            for s, acc in zip(seeds, accs[:k], strict=True)
+            for s, acc in zip(seeds, [per_seed(accs, j) for j in range(k)], strict=True)
         ]
     )
     transfer_rows = []
@@ -140,17 +145,17 @@ def make_results(seeds: list[int] = SEEDS) -> RunResults:
                     "source": source,
                     "target": target,
                     "seed": s,
-                    "accuracy": accs[j],
-                    "macro_f1": accs[j],
-                    "balanced_accuracy": accs[j],
-                    "gain": accs[j] - base[j],
+                    "accuracy": per_seed(accs, j),
+                    "macro_f1": per_seed(accs, j),
+                    "balanced_accuracy": per_seed(accs, j),
+                    "gain": per_seed(accs, j) - per_seed(base, j),
                 }
             )
     transfer = pd.DataFrame(transfer_rows)
     dist_rows = []
     for j, s in enumerate(seeds):
         for (a, b), vals in COSINE_DIST.items():
-            dist_rows.append({"distance": "cosine", "seed": s, "a": a, "b": b, "value": vals[j]})
+            dist_rows.append({"distance": "cosine", "seed": s, "a": a, "b": b, "value": vals[j % 2]})
         for a, b in permutations(TASKS, 2):
             base = 0.3 if {a, b} == {"jrte-pn", "jrte-part1"} else 0.6
             dist_rows.append(
@@ -242,6 +247,9 @@ def make_results(seeds: list[int] = SEEDS) -> RunResults:
             },
         ]
     )
+    if k == 1:  # what jtask2vec.evaluation.baseline_tests gives with one seed
+        baseline_tests[["ci_low", "ci_high"]] = np.nan
+        baseline_tests["beats_baseline"] = None
     return RunResults(
         suite=make_suite(seeds),
         tasks=tasks,
@@ -502,6 +510,10 @@ def test_one_seed_says_intervals_cannot_be_estimated(tmp_path: Path) -> None:
     ev = find_table(md, "selector", "top1")
     assert cell(ev, "random", "top1 (↑)") == "0.333 [n/a]"
     assert "Without intervals these are point estimates only: no difference can be called." in md
+    assert "beyond seed noise cannot be judged with a single seed" in md
+    tests = find_table(md, "target", "beats no transfer")
+    assert cell(tests, "chabsa", "beats no transfer") == "n/a"
+    assert cell(tests, "chabsa", "mean gain [CI]") == "+0.110 [n/a]"
     assert "intervals disjoint" not in md and "intervals overlap" not in md
 
 
@@ -554,3 +566,28 @@ def test_orders_and_formatting_helpers() -> None:
     assert markdown_table(Table(["a|b", "c"], [[Cell("_x_y*", bold=True), Cell("[1, 2]")]])) == (
         "| a\\|b | c |\n| :--- | ---: |\n| **\\_x_y\\*** | [1, 2] |"
     )
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")  # scipy's t-test on near-equal gains
+def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
+    """The evaluation module's own output (metric names, random:expected, extra columns) renders."""
+    from jtask2vec.evaluation import baseline_tests, evaluate_selectors
+
+    results = make_results(seeds=[0, 1, 2])
+    transfer, scores = results.transfer, results.scores.copy()
+    scores["score"] += np.random.default_rng(0).normal(0, 0.1, len(scores))
+    evaluation, per_target = evaluate_selectors(scores, transfer, bootstrap_samples=200)
+    results.scores = scores
+    results.evaluation, results.per_target = evaluation, per_target
+    results.baseline_tests = baseline_tests(transfer)
+    md = write_report(results, tmp_path / "real").markdown.read_text(encoding="utf-8")
+    ev = find_table(md, "selector", "top1_hit")
+    metrics = [h.split(" ")[0] for h in ev[0][1:]]
+    assert metrics[:3] == ["top1_hit", "regret@1", "regret@3"] and metrics[-1] == "n_sources"
+    assert [r[0] for r in ev[1:]][:3] == ["task2vec:cosine", "task2vec:normalized-cosine", "random"]
+    assert "random:expected" in [r[0] for r in ev[1:]]
+    row = evaluation[(evaluation["selector"] == "random") & (evaluation["metric"] == "regret@1")].iloc[0]
+    assert cell(ev, "random", "regret@1 (↓)") == fmt_interval(row["mean"], row["ci_low"], row["ci_high"])
+    assert "On top1_hit (higher is better)" in md and "On regret@1 (lower is better)" in md
+    assert "beats, Bonferroni-adjusted" in md
+    assert "With only 3 seeds a percentile bootstrap" in md

@@ -48,13 +48,13 @@ def fmt_mean_std(mean: Any, std: Any, decimals: int = ACC_DECIMALS, signed: bool
     return f"{fmt(mean, decimals, signed)} ± {fmt(std, decimals)}"
 
 
-def fmt_interval(mean: Any, low: Any, high: Any, decimals: int = ACC_DECIMALS) -> str:
+def fmt_interval(mean: Any, low: Any, high: Any, decimals: int = ACC_DECIMALS, signed: bool = False) -> str:
     """``mean [low, high]``; ``mean [n/a]`` when the interval is undefined."""
     if is_missing(mean):
         return MISSING
     if is_missing(low) or is_missing(high):
-        return f"{fmt(mean, decimals)} [n/a]"
-    return f"{fmt(mean, decimals)} [{fmt(low, decimals)}, {fmt(high, decimals)}]"
+        return f"{fmt(mean, decimals, signed)} [n/a]"
+    return f"{fmt(mean, decimals, signed)} [{fmt(low, decimals, signed)}, {fmt(high, decimals, signed)}]"
 
 
 def fmt_seconds(seconds: float) -> str:

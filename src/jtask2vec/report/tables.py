@@ -425,6 +425,17 @@ def find_metric(metrics: list[str], kind: str) -> str | None:
     raise ValueError(kind)
 
 
+CI_METHOD_WORDS = {"bootstrap": "percentile bootstrap", "t": "Student-t"}
+
+
+def ci_method_words(evaluation: pd.DataFrame) -> str:
+    """How the evaluation's intervals were formed, in words (from its ``ci_method`` column if any)."""
+    if "ci_method" not in evaluation.columns:
+        return CI_METHOD_WORDS["bootstrap"]
+    methods = [str(m) for m in evaluation["ci_method"].dropna().unique()]
+    return " / ".join(CI_METHOD_WORDS.get(m, m) for m in methods) or CI_METHOD_WORDS["bootstrap"]
+
+
 def as_bool(value: object) -> bool | None:
     """``beats_baseline`` as read back from CSV may be a bool, a number or a string."""
     if isinstance(value, bool | np.bool_):

@@ -20,6 +20,7 @@ from jtask2vec.report.tables import (
     TASK2VEC_PREFIX,
     ReportData,
     as_bool,
+    ci_method_words,
     find_metric,
     intervals_overlap,
     is_count,
@@ -28,6 +29,8 @@ from jtask2vec.report.tables import (
 )
 from jtask2vec.results import RunResults
 
+# Below this many seeds a percentile bootstrap interval is too narrow (see jtask2vec.evaluation).
+FEW_SEEDS_FOR_BOOTSTRAP = 10
 # A similarity whose off-diagonal values all lie within this span tells tasks apart poorly.
 NARROW_SIMILARITY_SPAN = 0.02
 
@@ -61,10 +64,16 @@ def _scope(results: RunResults, data: ReportData) -> str:
         )
     else:
         conf = results.suite.evaluation.confidence
+        method = ci_method_words(results.evaluation)
         text += (
             f" Tables show mean ± sample standard deviation over seeds; evaluation intervals are"
-            f" {fmt(100 * conf, 0)}% bootstrap confidence intervals over seeds."
+            f" {fmt(100 * conf, 0)}% {method} confidence intervals over seeds."
         )
+        if "bootstrap" in method and n_seeds < FEW_SEEDS_FOR_BOOTSTRAP:
+            text += (
+                f" With only {n_seeds} seeds a percentile bootstrap has few distinct resamples and its"
+                " intervals tend to be too narrow: read them as indicative."
+            )
     return text
 
 
@@ -220,15 +229,26 @@ def _transfer(results: RunResults, data: ReportData) -> str | None:
         n = len(tests)
         winners = [
             f"{row.target} from {row.best_source}, gain "
-            f"{fmt_interval(row.mean_gain, row.ci_low, row.ci_high)}"
+            f"{fmt_interval(row.mean_gain, row.ci_low, row.ci_high, signed=True)}"
             for row, flag in zip(tests.itertuples(index=False), flags, strict=True)
             if flag
         ]
-        if winners:
+        if all(f is None for f in flags):
+            parts.append(
+                "Whether the best transfer beats no transfer beyond seed noise cannot be judged with a "
+                "single seed."
+            )
+        elif winners:
             parts.append(
                 f"{len(winners)} of {plural(n, 'target')} gain from their best transfer source beyond seed "
                 f"noise: {'; '.join(winners)}."
             )
+            if "beats_baseline_adjusted" in tests.columns:
+                adjusted = sum(as_bool(v) is True for v in tests["beats_baseline_adjusted"])
+                parts.append(
+                    f"After a Bonferroni adjustment for picking the best of the sources, {adjusted} of "
+                    f"{len(winners)} remain."
+                )
         else:
             parts.append(f"No target gains from its best transfer source beyond seed noise ({n} tested).")
     elif gain is not None:

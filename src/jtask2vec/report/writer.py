@@ -39,6 +39,7 @@ from jtask2vec.report.tables import (
     MeanStd,
     ReportData,
     as_bool,
+    ci_method_words,
     collect,
     is_cosine_like,
     is_count,
@@ -471,7 +472,8 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
             Paragraph(
                 "Rows: selectors (TASK2VEC distances first, then baselines); columns: metrics (↑ higher is "
                 "better, ↓ lower is better); bold: best selector per metric. Intervals: "
-                f"{fmt(100 * conf, 0)}% bootstrap over seeds ({n_seeds} seed(s), {n_targets} target(s)); "
+                f"{fmt(100 * conf, 0)}% {ci_method_words(results.evaluation)} over seeds "
+                f"({n_seeds} seed(s), {n_targets} target(s)); "
                 "[n/a] where they cannot be estimated.",
                 note=True,
             )
@@ -481,23 +483,45 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
     if tests.empty:
         blocks.append(_not_run("Baseline tests"))
         return blocks
+    has_p = "p_value" in tests.columns
+    has_adj = "beats_baseline_adjusted" in tests.columns
+    yes_no = {True: "yes", False: "no", None: "n/a"}
     rows = []
-    for row in tests.itertuples(index=False):
-        flag = as_bool(row.beats_baseline)
-        rows.append(
-            [
-                Cell(data.short(str(row.target))),
-                Cell(data.short(str(row.best_source)) if not is_missing(row.best_source) else MISSING),
-                Cell(fmt_interval(row.mean_gain, row.ci_low, row.ci_high)),
-                Cell({True: "yes", False: "no", None: MISSING}[flag], bold=bool(flag)),
-            ]
-        )
+    for _, row in tests.iterrows():
+        flag = as_bool(row["beats_baseline"])
+        line = [
+            Cell(data.short(str(row["target"]))),
+            Cell(data.short(str(row["best_source"])) if not is_missing(row["best_source"]) else MISSING),
+            Cell(fmt_interval(row["mean_gain"], row["ci_low"], row["ci_high"], signed=True)),
+            Cell(yes_no[flag], bold=bool(flag)),
+        ]
+        if has_p:
+            line.append(Cell(fmt(row["p_value"])))
+        if has_adj:
+            adj = as_bool(row["beats_baseline_adjusted"])
+            line.append(Cell(yes_no[adj], bold=bool(adj)))
+        rows.append(line)
+    header = ["target", "best source", "mean gain [CI]", "beats no transfer"]
+    header += ["p (one-sided)"] * has_p + ["beats, Bonferroni-adjusted"] * has_adj
     blocks.append(
         Table(
-            ["target", "best source", "mean gain [CI]", "beats no transfer"],
+            header,
             rows,
             caption="Best transfer vs. no transfer",
-            numeric=[False, False, True, False],
+            numeric=[False, False, True, False] + [True] * has_p + [False] * has_adj,
+        )
+    )
+    blocks.append(
+        Paragraph(
+            "Per target, the source with the best mean gain over seeds; the interval is over seeds; 'beats "
+            "no transfer': the interval lies above 0 (n/a with a single seed)."
+            + (
+                " Bonferroni-adjusted: the lower bound at the confidence corrected for picking the best of "
+                "the target's sources."
+                if has_adj
+                else ""
+            ),
+            note=True,
         )
     )
     return blocks
