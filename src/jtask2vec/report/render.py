@@ -140,7 +140,8 @@ nav.toc ul { margin: .3em 0; }
 .table-wrap { overflow-x: auto; margin: .6em 0 1.2em; }
 table { border-collapse: collapse; font-size: .86em; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: .3em 0; }
-th, td { border: 1px solid #d0d0d7; padding: .28em .6em; white-space: nowrap; }
+th, td { border: 1px solid #d0d0d7; padding: .28em .6em; vertical-align: top; }
+th, td.num { white-space: nowrap; }
 th { background: #eef0f4; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fafafc; }

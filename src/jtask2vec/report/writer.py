@@ -296,7 +296,7 @@ def _tasks_section(results: RunResults, data: ReportData) -> list[Block]:
                     f"{val(row, 'label0')} ({val(row, 'n_label0')})",
                     f"{val(row, 'label1')} ({val(row, 'n_label1')})",
                     f"{val(row, 'train')} / {val(row, 'dev')} / {val(row, 'test')}",
-                    val(row, "data_hash"),
+                    _short_hash(val(row, "data_hash")),
                     val(row, "source"),
                     val(row, "licence"),
                 ]
@@ -320,7 +320,21 @@ def _tasks_section(results: RunResults, data: ReportData) -> list[Block]:
             numeric=[False, False, True, False, False, True, False, False, False],
         )
     )
+    blocks.append(
+        Paragraph(
+            f"Data hash: the hash of each task's derived data (first {HASH_DIGITS} hex digits; the "
+            "full hash is in tasks.csv).",
+            note=True,
+        )
+    )
     return blocks
+
+
+HASH_DIGITS = 16
+
+
+def _short_hash(text: str) -> str:
+    return text[:HASH_DIGITS] + "…" if len(text) > HASH_DIGITS + 1 else text
 
 
 def _table2_section(data: ReportData) -> list[Block]:
