@@ -20,7 +20,9 @@ frozen dataclass, so both ship to workers as they are. With ray, for example::
             remote = self.ray.remote(**self.options)(fn)
             return self.ray.get([remote.remote(item) for item in items])
 
-Workers must see the same store root (a shared file system or a synced bucket mount). Anything exposing
+Workers must see the same store root (a shared file system or a synced bucket mount). Use processes (or
+remote workers), not several threads: a fine-tune seeds torch's global RNG (dropout), which threads share,
+so concurrent threads would make the numbers depend on scheduling. Anything exposing
 ``concurrent.futures``-style ``map`` (``ProcessPoolExecutor``, ``ray.util.multiprocessing.Pool``,
 ``dask.distributed.Client.map`` + gather) fits through :class:`PoolExecutor`.
 """
