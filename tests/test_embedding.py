@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -95,3 +96,42 @@ def test_trivial_embedding(tiny_probe, task):
     )  # fmt: skip
     assert t0.meta["trivial"] and t0.vector.shape == (tiny_probe.hidden_size,)
     assert all(p.grad is None for p in tiny_probe.encoder.parameters())
+
+
+SUITE = """
+name: tiny-embed
+tasks:
+  - {name: kw-hotel, loader: synthetic, options: {n: 40, seed: 1, style: hotel}}
+  - {name: kw-food, loader: synthetic, options: {n: 40, seed: 2, style: food}}
+  - {name: topic, loader: synthetic, options: {n: 40, seed: 3, signal: topic}}
+probe: {name: tiny-random-bert, max_length: 32}
+training: {epochs: 1, batch_size: 16}
+fisher: {max_examples: 16}
+seeds: [0]
+"""
+
+
+def test_cli_embed_and_similarity(tmp_path):
+    from typer.testing import CliRunner
+
+    from jtask2vec.cli import app
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
+    runs = tmp_path / "runs"
+    runner = CliRunner()
+    common = ["--suite", str(suite), "--runs-dir", str(runs), "--no-progress"]
+    result = runner.invoke(app, ["embed", *common])
+    assert result.exit_code == 0, result.output
+    assert len(list((runs / "store" / "embedding").iterdir())) == 3
+    table = (runs / "tiny-embed" / "embeddings.csv").read_text(encoding="utf-8")
+    assert "kw-food" in table
+    for distance in ("asymmetric", "cosine"):
+        result = runner.invoke(app, ["similarity", *common, "--distance", distance])
+        assert result.exit_code == 0, result.output
+        matrix = pd.read_csv(runs / "tiny-embed" / f"similarity-{distance}-seed0.csv", index_col=0)
+        assert list(matrix.index) == ["kw-hotel", "kw-food", "topic"] == list(matrix.columns)
+        assert (runs / "tiny-embed" / f"similarity-{distance}-seed0.png").stat().st_size > 1000
+    assert (runs / "tiny-embed" / "similarity-cosine-similarity-seed0.csv").is_file()
+    result = runner.invoke(app, ["similarity", *common, "--distance", "euclid"])
+    assert result.exit_code == 2 and "unknown distance" in result.output

@@ -147,3 +147,31 @@ def distance_matrix(
 def cosine_similarity_matrix(embeddings: Vectors) -> pd.DataFrame:
     """The study's raw cosine *similarity* (higher = closer): ``1 − cosine distance``."""
     return 1.0 - distance_matrix(embeddings, "cosine")
+
+
+def trivial_embedding_for_probe(probe, tasks, config, *, seed: int, progress: bool = False):
+    """``t0`` for the asymmetric distance, from the pretrained ``probe`` (a
+    :class:`jtask2vec.probes.Probe`) and a seeded sample of the texts of ``tasks`` (their
+    ``config.split``, at most ``config.max_examples`` in all, drawn evenly across tasks).
+
+    The choice (see :func:`jtask2vec.embedding.trivial_embedding`): the Fisher of the *pretrained* probe
+    with a fresh head, before any task is learned, on the suite's own text distribution: TASK2VEC's
+    "trivial embedding" of the probe. ``α = 0.15`` as in TASK2VEC.
+    """
+    from jtask2vec.embedding import trivial_embedding
+
+    rng = np.random.default_rng(seed)
+    pools = [t.texts_of(config.split) for t in tasks]
+    budget = config.max_examples or sum(len(p) for p in pools)
+    per_task = max(1, budget // max(1, len(pools)))
+    texts: list[str] = []
+    for pool in pools:
+        if pool:
+            take = rng.choice(len(pool), size=min(per_task, len(pool)), replace=False)
+            texts.extend(pool[i] for i in sorted(take))
+    if not texts:
+        raise DataError(f"no {config.split!r} texts to compute the trivial embedding on")
+    return trivial_embedding(
+        probe.encoder, probe.pooling, probe.tokenizer, texts, config, probe.max_length,
+        seed=seed, probe_name=probe.fingerprint, progress=progress,
+    )  # fmt: skip

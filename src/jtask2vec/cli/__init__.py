@@ -10,6 +10,7 @@ from jtask2vec.cli.app import app
 
 # Command modules, imported for their registrations on `app`.
 from jtask2vec.cli import tasks as _tasks  # noqa: E402,F401  isort: skip
+from jtask2vec.cli import embed as _embed  # noqa: E402,F401  isort: skip
 from jtask2vec.cli import train as _train  # noqa: E402,F401  isort: skip
 from jtask2vec.cli import pipeline as _pipeline  # noqa: E402,F401  isort: skip
 
