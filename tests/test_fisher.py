@@ -261,3 +261,13 @@ def test_activation_fisher(bert):
         q = p[torch.arange(len(TEXTS)), 1 - torch.as_tensor(LABELS)]
         want_emp = (q**2).mean() * (w[1] - w[0]) ** 2
     torch.testing.assert_close(empirical, want_emp, rtol=1e-9, atol=0)
+
+
+def test_vmap_sub_batches_under_a_memory_budget(bert, monkeypatch):
+    import jtask2vec.fisher.vmapped as vmapped
+
+    model, tok = bert
+    config = FisherConfig(estimator="exact", batch_size=6)
+    whole = fisher(model, tok, config, "vmap")
+    monkeypatch.setattr(vmapped, "MEMORY_BUDGET", 1)  # one example per vmap call
+    assert_fisher_close(fisher(model, tok, config, "vmap"), whole)

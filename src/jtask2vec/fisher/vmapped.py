@@ -1,7 +1,8 @@
 """The general path: per-example gradients with ``torch.func`` (``vmap(grad(functional_call))``).
 
 Works for any encoder whose ops have batching rules. Per chunk of B examples it materialises B gradients
-of the in-scope parameters (memory ``B × #params``; ``FisherConfig.batch_size`` bounds it). The encoder
+of the in-scope parameters (memory ``B × #params``: ``FisherConfig.batch_size`` bounds it, and
+chunks are further split to keep them under :data:`MEMORY_BUDGET`). The encoder
 runs with a ready 4-D additive mask and eager attention (see :mod:`jtask2vec.fisher.inputs`).
 """
 
@@ -13,6 +14,8 @@ from torch.func import functional_call, grad, vmap
 from jtask2vec.fisher.forward import FunctionalClassifier
 from jtask2vec.fisher.inputs import Chunk, eager_attention
 from jtask2vec.modeling import EncoderClassifier
+
+MEMORY_BUDGET = 1 << 30  # bytes of per-example gradients alive at once
 
 
 class VmapFisher:
@@ -35,19 +38,31 @@ class VmapFisher:
             return (logits[0] * seed).sum()
 
         self._grad = grad(seeded_output)
+        # B per-example gradients are materialised at once: keep them under ~MEMORY_BUDGET bytes
+        numel = sum(params[n].numel() for n in names)
+        self.sub_batch = max(1, MEMORY_BUDGET // max(1, 2 * numel * params[names[0]].element_size()))
 
     def add(self, chunk: Chunk, seeds: list[torch.Tensor]) -> None:
+        """Add chunk ``chunk``'s terms, ``vmap``-ing at most :attr:`sub_batch` examples at a time."""
         params = dict(self.model.named_parameters())
         theta = {n: params[n].detach() for n in self.names}
         dtype = params[self.names[0]].dtype
         mask4d = chunk.encoder_kwargs(dtype)["attention_mask"]
         types = chunk.token_type_ids
         per_example_grads = vmap(self._grad, in_dims=(None, 0, 0, 0, None if types is None else 0, 0))
+        step = self.sub_batch
         with eager_attention(self.model.encoder):
             for seed in seeds:
-                grads = per_example_grads(
-                    theta, chunk.input_ids, chunk.attention_mask, mask4d, types, seed.to(dtype)
-                )
-                for n in self.names:
-                    g = grads[n].to(self.acc_dtype)
-                    self.sums[n] += (g * g).sum(dim=0)
+                for lo in range(0, len(chunk), step):
+                    part = slice(lo, lo + step)
+                    grads = per_example_grads(
+                        theta,
+                        chunk.input_ids[part],
+                        chunk.attention_mask[part],
+                        mask4d[part],
+                        None if types is None else types[part],
+                        seed[part].to(dtype),
+                    )
+                    for n in self.names:
+                        g = grads[n].to(self.acc_dtype)
+                        self.sums[n] += (g * g).sum(dim=0)
