@@ -8,6 +8,7 @@ from scipy.optimize import minimize
 
 from jtask2vec.errors import DataError
 from jtask2vec.selection import logme, logme_fits
+from jtask2vec.selection.logme import left_singular
 
 
 def slow_log_evidence(f: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> float:
@@ -167,6 +168,39 @@ def test_agrees_with_the_reference_recipe() -> None:
     ours = logme(features, labels)
     assert ours == pytest.approx(_reference_style_logme(features, labels, 500, 0.0), rel=1e-9)
     assert ours == pytest.approx(_reference_style_logme(features, labels, 11, 1e-5), rel=1e-3)
+
+
+@pytest.mark.parametrize(("n", "d", "rank"), [(50, 6, 6), (6, 50, 6), (40, 10, 4), (10, 40, 4)])
+def test_left_singular_matches_numpy_svd(n: int, d: int, rank: int) -> None:
+    rng = np.random.default_rng(n + d)
+    f = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d))  # rank-deficient when rank < min(n, d)
+    u, sigma = left_singular(f)
+    ref_u, ref_s, _ = np.linalg.svd(f, full_matrices=False)
+    assert sigma.shape == (rank,)
+    np.testing.assert_allclose(np.sort(sigma)[::-1], ref_s[:rank], rtol=1e-8)
+    np.testing.assert_allclose(u.T @ u, np.eye(rank), atol=1e-8)
+    np.testing.assert_allclose(u @ u.T, ref_u[:, :rank] @ ref_u[:, :rank].T, atol=1e-8)  # same column space
+
+
+def test_rank_deficient_features_match_slow_formula() -> None:
+    """Repeated texts give repeated feature rows: F has rank < min(N, D)."""
+    features, labels = _data(40, 12, signal=0.5, seed=2)
+    features[:, 6:] = features[:, :6] @ np.random.default_rng(0).normal(size=(6, 6))  # rank 6 < D
+    features = np.concatenate([features, features[:5]])
+    labels = np.concatenate([labels, labels[:5]])
+    assert np.linalg.matrix_rank(features) == 6
+    for cls, fit in enumerate(logme_fits(features, labels)):
+        y = (labels == cls).astype(np.float64)
+        assert fit.evidence == pytest.approx(slow_log_evidence(features, y, fit.alpha, fit.beta), rel=1e-8)
+
+
+def test_unbounded_evidence_is_an_error() -> None:
+    """Labels exactly linear in features of rank < N: the evidence → ∞ as β → ∞."""
+    features, labels = _data(10, 30, signal=0.3, seed=2)  # N < D: y is in the column space
+    features = np.concatenate([features, features[:4]])  # rank 10 < N = 14
+    labels = np.concatenate([labels, labels[:4]])
+    with pytest.raises(DataError, match="unbounded"):
+        logme(features, labels)
 
 
 def test_informative_features_rank_above_noise() -> None:

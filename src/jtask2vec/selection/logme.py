@@ -9,7 +9,7 @@ and maximises over (α, β) the log marginal evidence
     log p(y | F, α, β) = D/2 log α + N/2 log β − N/2 log 2π − β/2 ‖F m − y‖² − α/2 mᵀm − 1/2 log|A|,
     A = α I_D + β FᵀF,      m = β A⁻¹ Fᵀ y.
 
-With the thin SVD ``F = U diag(σ) Vᵀ`` (r = min(N, D) singular values) everything is diagonal:
+With the thin SVD ``F = U diag(σ) Vᵀ`` (r ≤ min(N, D) nonzero singular values) everything is diagonal:
 
     z = Uᵀ y,   m = V diag(β σ / (α + β σ²)) z,   log|A| = Σᵢ log(α + β σᵢ²) + (D − r) log α,
     ‖F m − y‖² = Σᵢ (σᵢ mᵢ − zᵢ)² + ‖y‖² − ‖z‖²,
@@ -19,10 +19,12 @@ and the evidence is maximised by MacKay's fixed-point iteration
     γ = Σᵢ β σᵢ² / (α + β σᵢ²),     α ← γ / mᵀm,     β ← (N − γ) / ‖F m − y‖²,
 
 whose fixed point is a stationary point of the evidence. When no interior maximum exists, one precision
-diverges: α → ∞ when the features do not help predict the column (w = 0), or β → ∞ when F (full row rank,
-N ≤ D) interpolates y (noise-free). Once α > 1e12 · max(β σ²_max, 1), resp. β σ²_min > 1e12 · max(α, 1),
-that precision is frozen (the evidence is then within ~1e-12 relative of its limit) and the other one is
-solved alone; ``EvidenceFit.at_boundary`` records it.
+diverges: α → ∞ when the features do not help predict the column (w = 0), or β → ∞ when F has full row
+rank (N ≤ D) and y is best explained without noise. Once α > 1e12 · max(β σ²_max, 1), resp.
+β σ²_min > 1e12 · max(α, 1), that precision is frozen (the evidence is then within ~1e-12 relative of its
+limit) and the other one is solved alone; ``EvidenceFit.at_boundary`` records it. If y lies in the column
+space of an F of rank < N (e.g. repeated rows), the evidence grows without bound as β → ∞: a
+:class:`DataError` is raised.
 
 For classification the labels are one-hot encoded and the score is the mean over classes of the
 maximised evidence divided by N (per example), as in thuml/LogME. Unlike the reference code, the evidence
@@ -32,6 +34,7 @@ returned number is exactly the formula above.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +42,7 @@ import numpy as np
 from jtask2vec.errors import DataError
 
 _TINY = 1e-300  # floors a vanishing residual or weight norm (perfect fit) so the updates stay finite
+_IN_SPAN = 1e-24  # ‖y − U Uᵀ y‖² / ‖y‖² below this: y is in the column space of F up to round-off
 _BOUNDARY = 1e12  # prior/noise precision ratio beyond which the maximum is at α → ∞ or β → ∞
 
 
@@ -62,8 +66,8 @@ def _fit_column(
     r = sigma.shape[0]
     s2_max = float(s2.max()) if r else 0.0
     s2_min = float(s2.min()) if r else 0.0
-    # β can only run away when F can interpolate y: full row rank and nothing of y outside its columns
-    can_interpolate = r == n and outside == 0.0 and s2_min > 0
+    # β can only run away when F can interpolate y: nothing of y outside the column space of F
+    can_interpolate = outside == 0.0 and s2_min > 0
 
     def updates(alpha: float, beta: float) -> tuple[float, float]:
         denom = alpha + beta * s2
@@ -112,6 +116,25 @@ def _fit_column(
     return EvidenceFit(float(evidence), float(alpha), float(beta), it, converged, at_boundary)
 
 
+def left_singular(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(U, σ)`` of the thin SVD ``F = U diag(σ) Vᵀ`` restricted to the r numerically nonzero σ.
+
+    Through the eigen-decomposition of the smaller Gram matrix (FᵀF when N > D, as thuml/LogME does, else
+    FFᵀ), which is much cheaper than an SVD of a tall F; then ``U = F V / σ``. Eigenvalues below
+    ``max(N, D) · ε · λ_max`` count as zero (numpy's matrix-rank rule), and the fit treats those
+    directions as exactly zero singular values.
+    """
+    n, d = f.shape
+    if n > d:
+        lam, v = np.linalg.eigh(f.T @ f)
+    else:
+        lam, u = np.linalg.eigh(f @ f.T)
+    keep = lam > max(n, d) * np.finfo(np.float64).eps * max(float(lam.max()), 0.0)
+    sigma = np.sqrt(lam[keep])
+    u = f @ (v[:, keep] / sigma) if n > d else u[:, keep]
+    return u, sigma
+
+
 def logme_fits(
     features: np.ndarray, labels: np.ndarray, *, tol: float = 1e-10, max_iter: int = 10_000
 ) -> list[EvidenceFit]:
@@ -131,13 +154,27 @@ def logme_fits(
     if classes.shape[0] < 2:
         raise DataError(f"logme: labels need at least 2 classes, got {classes.tolist()}")
     n, d = f.shape
-    u, sigma, _ = np.linalg.svd(f, full_matrices=False)  # u: (N, r), sigma: (r,)
+    u, sigma = left_singular(f)
     fits = []
     for c in classes:
         col = (y == c).astype(np.float64)
         z = u.T @ col
         outside = 0.0 if u.shape[1] == n else float(((col - u @ z) ** 2).sum())  # ‖y‖² off F's columns
-        fits.append(_fit_column(sigma, z, outside, n, d, tol=tol, max_iter=max_iter))
+        if outside <= _IN_SPAN * float(col @ col):
+            outside = 0.0  # y lies in the column space of F: the rest is round-off
+            if u.shape[1] < n:
+                raise DataError(
+                    f"logme: class {c!r} is an exact linear function of features of rank {u.shape[1]} < "
+                    f"N={n} (repeated examples?): the evidence is unbounded as β → ∞"
+                )
+        fit = _fit_column(sigma, z, outside, n, d, tol=tol, max_iter=max_iter)
+        if not fit.converged:
+            warnings.warn(
+                f"logme: the evidence maximisation did not converge in {max_iter} iterations for class {c!r}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        fits.append(fit)
     return fits
 
 
