@@ -362,3 +362,16 @@ def test_baseline_tests_one_seed_cannot_be_judged() -> None:
     assert got["best_source"] == "a" and got["mean_gain"] == pytest.approx(0.05)
     assert math.isnan(got["ci_low"]) and got["beats_baseline"] is None
     assert list(baseline_tests(_gain_table({"a": [0.05]})).columns)[:6] == TABLE_COLUMNS["baseline_tests"]
+
+
+def test_self_scores_and_baseline_rows_are_never_candidates() -> None:
+    targets = ["a", "b"]
+    transfer = _transfer(QUALITY, targets, [0, 1])  # includes self-transfer and (better) baseline rows
+    scores = _scores("sel", QUALITY, targets, [0, 1])
+    extra = pd.DataFrame(
+        [("sel", s, t, src, 99.0) for s in (0, 1) for t in targets for src in (t, BASELINE_SOURCE)],
+        columns=TABLE_COLUMNS["scores"],
+    )
+    evaluation, _ = evaluate_selectors(pd.concat([scores, extra]), transfer, bootstrap_samples=100)
+    ev = evaluation.set_index(["selector", "metric"]).loc["sel"]
+    assert ev.loc["top1_hit", "mean"] == 1.0 and ev.loc["n_sources", "mean"] == 3
