@@ -193,7 +193,7 @@ def diagonal_fisher(
                     fisher.add(chunk, _seeds(model, chunk, labels, uniforms, config.estimator))
                 sums = fisher.sums
             count = n
-    result = {name: (value / count).cpu() for name, value in sums.items()}
+    result = {name: (value / count).detach().cpu() for name, value in sums.items()}
     _check_finite(result)
     return result
 

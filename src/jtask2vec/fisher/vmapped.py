@@ -51,7 +51,9 @@ class VmapFisher:
         types = chunk.token_type_ids
         per_example_grads = vmap(self._grad, in_dims=(None, 0, 0, 0, None if types is None else 0, 0))
         step = self.sub_batch
-        with eager_attention(self.model.encoder):
+        # no_grad: torch.func.grad still differentiates inside, but no outer graph is built through
+        # the out-of-scope parameters (which still require grad)
+        with eager_attention(self.model.encoder), torch.no_grad():
             for seed in seeds:
                 for lo in range(0, len(chunk), step):
                     part = slice(lo, lo + step)
