@@ -25,7 +25,7 @@ class _UserErrorsAsOneLine(TyperGroup):
             return super().invoke(ctx)
         except Jtask2vecError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise click.exceptions.Exit(2) from None
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(
