@@ -137,17 +137,17 @@ def test_unlearnable_task_stays_near_chance(tiny_probe):
 
 def test_same_seed_same_numbers_and_weights(tiny_probe, task, tmp_path):
     a_store, b_store = ArtifactStore(tmp_path / "a"), ArtifactStore(tmp_path / "b")
-    a = finetune(task, tiny_probe, FAST, seed=7, store=a_store, progress=False)
-    b = finetune(task, tiny_probe, FAST, seed=7, store=b_store, progress=False)
+    quick = FAST.model_copy(update={"epochs": 2})
+    a = finetune(task, tiny_probe, quick, seed=7, store=a_store, progress=False)
+    b = finetune(task, tiny_probe, quick, seed=7, store=b_store, progress=False)
     assert _numbers(a) == _numbers(b)
     ma, _, _ = load_finetuned(a_store, a.checkpoint_key)
     mb, _, _ = load_finetuned(b_store, b.checkpoint_key)
     for (name, pa), (_, pb) in zip(ma.state_dict().items(), mb.state_dict().items(), strict=True):
         assert torch.equal(pa, pb), name
-    c = finetune(task, tiny_probe, FAST, seed=8, store=a_store, progress=False)
+    c = finetune(task, tiny_probe, quick, seed=8, store=a_store, progress=False)
     mc, _, _ = load_finetuned(a_store, c.checkpoint_key)
     assert not torch.equal(ma.head.weight, mc.head.weight)
-    assert torch.equal(torch.random.get_rng_state(), torch.random.get_rng_state())  # sanity
 
 
 def test_finetune_leaves_global_rng_alone(tiny_probe, task):
