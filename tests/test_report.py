@@ -397,8 +397,8 @@ def test_evaluation_table_has_intervals_in_order_and_best_highlighted(report) ->
         "random:expected",
         "datasize",
     ]
-    assert all(r[-1] == "2.000 [2.000, 2.000]" for r in ev[1:])
-    assert "**2.000 [2.000, 2.000]**" not in md  # the count column is never highlighted
+    assert all(r[-1] == "2" for r in ev[1:])  # a count: its value, no interval, never highlighted
+    assert "| **2** |" not in md
     assert cell(ev, "random", "regret@1 (↓)") == "0.060 [0.020, 0.100]"
     assert cell(ev, "task2vec:cosine", "top1 (↑)") == "0.667 [0.333, 1.000]"
     # best per metric is bold: normalized-cosine has top1 1.0 and regret@1 0.0
@@ -591,3 +591,18 @@ def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
     assert "On top1_hit (higher is better)" in md and "On regret@1 (lower is better)" in md
     assert "beats, Bonferroni-adjusted" in md
     assert "With only 3 seeds a percentile bootstrap" in md
+
+
+def test_ties_and_order(tmp_path: Path) -> None:
+    """Tied best sources are all bold and all named; baseline tests follow the suite's task order."""
+    results = make_results()
+    tr = results.transfer
+    tie = (tr["target"] == "jrte-pn") & (tr["source"].isin(["chabsa", "jrte-part1"]))
+    tr.loc[tie, "accuracy"] = 0.87
+    results.baseline_tests = results.baseline_tests.iloc[::-1].reset_index(drop=True)
+    md = write_report(results, tmp_path / "ties").markdown.read_text(encoding="utf-8")
+    assert "| jrte-pn | 0.810 ± 0.014 | — | **0.870 ± 0.000** | **0.870 ± 0.000** |" in md
+    picks = find_table(md, "target", "best source (accuracy)")
+    assert cell(picks, "jrte-pn", "best source (accuracy)") == "2 tied: chabsa, jrte-part1† (0.870)"
+    tests = find_table(md, "target", "beats no transfer")
+    assert [r[0] for r in tests[1:]] == ["jrte-pn", "chabsa", "jrte-part1†"]

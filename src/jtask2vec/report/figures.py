@@ -80,14 +80,13 @@ def heatmap(
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     bar.set_label(colorbar_label)
     if max(n_rows, n_cols) <= ANNOTATE_MAX:
-        low, high = (norm.vmin, norm.vmax) if norm is not None else (vmin, vmax)
         for i in range(n_rows):
             for j in range(n_cols):
                 v = values[i, j]
                 if not np.isfinite(v):
                     continue
-                rel = (min(max(v, low), high) - low) / ((high - low) or 1.0)
-                dark = rel < 0.55 if center is None else abs(rel - 0.5) > 0.3
+                r, g, b, _ = image.cmap(image.norm(v))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # perceived luminance of the cell
                 ax.text(
                     j,
                     i,

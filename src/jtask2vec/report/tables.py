@@ -262,25 +262,35 @@ def table4_gain(results: RunResults, order: list[str] | None = None) -> MeanStd 
     return aggregate(tr, "target", "source", "gain", targets, sources)
 
 
-def best_sources(results: RunResults, order: list[str] | None = None) -> pd.DataFrame:
-    """Per target: the source with the highest mean transfer accuracy (self-transfer excluded), and the
-    top pick (highest mean score over seeds) of every selector.
+TIE_TOLERANCE = 1e-9  # accuracies this close are tied (as in jtask2vec.evaluation)
 
-    Columns: ``target, best_source, best_accuracy, baseline_accuracy`` then ``pick:<selector>`` for every
-    selector in :func:`selector_order`.
+
+def best_of(row: pd.Series, exclude: list[str]) -> list[str]:
+    """Labels of the highest values of ``row`` (ties all returned), ``exclude`` and NaNs left out."""
+    cand = row.drop(labels=exclude, errors="ignore").dropna()
+    if cand.empty:
+        return []
+    return [str(k) for k in cand.index if cand[k] >= cand.max() - TIE_TOLERANCE]
+
+
+def best_sources(results: RunResults, order: list[str] | None = None) -> pd.DataFrame:
+    """Per target: the sources with the highest mean transfer accuracy (ties all kept, self-transfer
+    excluded), and the top pick (highest mean score over seeds) of every selector.
+
+    Columns: ``target, best_sources (list), best_accuracy, baseline_accuracy`` then ``pick:<selector>``
+    for every selector in :func:`selector_order` (``None`` where it scored nothing; first by name on a tie).
     """
     acc = table4_transfer(results, order)
     if acc is None:
         return pd.DataFrame()
     rows = []
     for target in acc.mean.index:
-        cand = acc.mean.loc[target].drop(labels=[BASELINE_SOURCE, target], errors="ignore").dropna()
-        best = str(cand.idxmax()) if len(cand) else None
+        best = best_of(acc.mean.loc[target], [BASELINE_SOURCE, target])
         rows.append(
             {
                 "target": target,
-                "best_source": best,
-                "best_accuracy": float(cand.max()) if len(cand) else np.nan,
+                "best_sources": best,
+                "best_accuracy": float(acc.mean.at[target, best[0]]) if best else np.nan,
                 "baseline_accuracy": acc.mean.at[target, BASELINE_SOURCE],
             }
         )
@@ -295,11 +305,12 @@ def best_sources(results: RunResults, order: list[str] | None = None) -> pd.Data
             picks = []
             for target in out["target"]:
                 try:
-                    s = mean_scores.loc[(selector, target)]
+                    s = mean_scores.loc[(selector, target)].dropna()
                 except KeyError:
                     picks.append(None)
                     continue
-                picks.append(str(s.idxmax()) if len(s.dropna()) else None)
+                top = sorted(str(k) for k in s.index if s[k] == s.max())
+                picks.append(top[0] if top else None)
             out[f"pick:{selector}"] = picks
     return out
 

@@ -39,6 +39,7 @@ from jtask2vec.report.tables import (
     MeanStd,
     ReportData,
     as_bool,
+    best_of,
     ci_method_words,
     collect,
     is_cosine_like,
@@ -134,7 +135,7 @@ def dendrogram_distance(data: ReportData) -> str | None:
 
 def _make_figures(data: ReportData) -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
-    seeds_note = f"mean over {len(data.seeds)} seed{'s' if len(data.seeds) != 1 else ''}"
+    seeds_note = f"mean over {len(data.seeds)} seeds" if len(data.seeds) != 1 else "1 seed"
     for name in data.distances:
         pivot = data.matrices[name]
         if pivot.empty:
@@ -249,14 +250,11 @@ def _matrix_table(
     ]
     rows = []
     for r in pivot.mean.index:
-        best = None
-        if best_per_row:
-            cand = pivot.mean.loc[r].drop(labels=[BASELINE_SOURCE, r], errors="ignore").dropna()
-            best = cand.idxmax() if len(cand) else None
+        best = best_of(pivot.mean.loc[r], [BASELINE_SOURCE, r]) if best_per_row else []
         row = [Cell(data.short(str(r)))]
         for c in pivot.mean.columns:
             text = fmt_mean_std(pivot.mean.at[r, c], pivot.std.at[r, c], decimals, signed)
-            row.append(Cell(text, bold=best is not None and c == best))
+            row.append(Cell(text, bold=str(c) in best))
         rows.append(row)
     return Table(header, rows)
 
@@ -430,15 +428,18 @@ def _picks_table(data: ReportData) -> list[Block]:
     ]
     rows = []
     for _, row in best.iterrows():
-        src = row["best_source"]
-        line = [
-            Cell(data.short(row["target"])),
-            Cell(f"{data.short(src)} ({fmt(row['best_accuracy'])})" if isinstance(src, str) else MISSING),
-            Cell(fmt(row["baseline_accuracy"])),
-        ]
+        winners = list(row["best_sources"])
+        if not winners:
+            best_text = MISSING
+        elif len(winners) == 1:
+            best_text = f"{data.short(winners[0])} ({fmt(row['best_accuracy'])})"
+        else:
+            names = ", ".join(data.short(w) for w in winners)
+            best_text = f"{len(winners)} tied: {names} ({fmt(row['best_accuracy'])})"
+        line = [Cell(data.short(row["target"])), Cell(best_text), Cell(fmt(row["baseline_accuracy"]))]
         for c in pick_cols:
             pick = row[c]
-            ok = isinstance(pick, str) and pick == src
+            ok = isinstance(pick, str) and pick in winners
             line.append(Cell(data.short(pick) if isinstance(pick, str) else MISSING, bold=ok))
         rows.append(line)
     return [
@@ -449,8 +450,8 @@ def _picks_table(data: ReportData) -> list[Block]:
             numeric=[False, False, True] + [False] * len(pick_cols),
         ),
         Paragraph(
-            "Best source: highest mean transfer accuracy over seeds. A selector's pick: its highest mean "
-            "score over seeds; bold where it is the best source.",
+            "Best source: highest mean transfer accuracy over seeds (all of them when tied). A selector's "
+            "pick: its highest mean score over seeds; bold where it is a best source.",
             note=True,
         ),
     ]
@@ -467,7 +468,9 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
         rows = [
             [Cell(sel)]
             + [
-                Cell(
+                Cell(_count(grid.mean.at[sel, m]))
+                if is_count(m)
+                else Cell(
                     fmt_interval(grid.mean.at[sel, m], grid.ci_low.at[sel, m], grid.ci_high.at[sel, m]),
                     bold=sel in best[m],
                 )
@@ -497,6 +500,8 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
     if tests.empty:
         blocks.append(_not_run("Baseline tests"))
         return blocks
+    rank = {t: i for i, t in enumerate(data.order)}
+    tests = tests.sort_values("target", key=lambda c: c.astype(str).map(lambda t: rank.get(t, len(rank))))
     has_p = "p_value" in tests.columns
     has_adj = "beats_baseline_adjusted" in tests.columns
     yes_no = {True: "yes", False: "no", None: "n/a"}
@@ -539,6 +544,13 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
         )
     )
     return blocks
+
+
+def _count(value: float) -> str:
+    """A mean count: ``4`` when whole, else one decimal."""
+    if is_missing(value):
+        return MISSING
+    return str(int(value)) if float(value).is_integer() else fmt(value, 1)
 
 
 def _max_int(frame: pd.DataFrame, col: str) -> str:
