@@ -606,3 +606,4 @@ def test_ties_and_order(tmp_path: Path) -> None:
     assert cell(picks, "jrte-pn", "best source (accuracy)") == "2 tied: chabsa, jrte-part1† (0.870)"
     tests = find_table(md, "target", "beats no transfer")
     assert [r[0] for r in tests[1:]] == ["jrte-pn", "chabsa", "jrte-part1†"]
+    assert "For 1 of 3 targets (jrte-pn) every source gives the same mean accuracy after transfer" in md

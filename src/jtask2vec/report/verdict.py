@@ -27,7 +27,7 @@ from jtask2vec.report.tables import (
     lower_is_better,
     off_diagonal,
 )
-from jtask2vec.results import RunResults
+from jtask2vec.results import BASELINE_SOURCE, RunResults
 
 # Below this many seeds a percentile bootstrap interval is too narrow (see jtask2vec.evaluation).
 FEW_SEEDS_FOR_BOOTSTRAP = 10
@@ -40,6 +40,7 @@ def verdict(results: RunResults, data: ReportData) -> list[str]:
     parts = [_scope(results, data)]
     parts += [s for s in (_finetune(data), _cosine(data), *_other_similarities(data)) if s]
     parts += _selection(results, data)
+    parts += [s for s in (_all_tied(data),) if s]
     parts += [s for s in (_transfer(results, data),) if s]
     return parts
 
@@ -201,6 +202,27 @@ def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
     if overall and not any(s in t2v for s in overall):
         text += f" The best selector overall on {metric} is {join_words(overall)}, not a TASK2VEC distance."
     return text
+
+
+def _all_tied(data: ReportData) -> str | None:
+    """Targets where every source transfers equally well make any ranking a top-1 hit."""
+    if data.table4 is None or data.best.empty:
+        return None
+    tied = []
+    for _, row in data.best.iterrows():
+        target = row["target"]
+        n_sources = int(
+            data.table4.mean.loc[target].drop(labels=[BASELINE_SOURCE, target], errors="ignore").notna().sum()
+        )
+        if n_sources > 1 and len(row["best_sources"]) == n_sources:
+            tied.append(str(target))
+    if not tied:
+        return None
+    return (
+        f"For {len(tied)} of {plural(len(data.best), 'target')} ({join_words(tied)}) every source gives the "
+        "same mean accuracy after transfer, so any selector picks a best source there: top-1 and regret "
+        "cannot separate the selectors on those targets."
+    )
 
 
 def _transfer(results: RunResults, data: ReportData) -> str | None:
