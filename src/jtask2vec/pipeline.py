@@ -333,6 +333,8 @@ class Pipeline:
             regret_ks=tuple(cfg.regret_ks),
             bootstrap_samples=cfg.bootstrap_samples,
             confidence=cfg.confidence,
+            ci_method=cfg.ci_method,
+            resample_targets=cfg.resample_targets,
         )
         tests = baseline_tests(transfer, confidence=cfg.confidence, bootstrap_samples=cfg.bootstrap_samples)
         return evaluation, per_target, tests
