@@ -163,7 +163,7 @@ def test_cli_unknown_target_is_one_line(tiny_suite_file: Path, tmp_path: Path) -
 def test_pipeline_stages_share_the_store(
     tiny_suite_file: Path, finished_run: tuple[Path, RunResults]
 ) -> None:
-    runs, results = finished_run
+    runs, _ = finished_run
     pipeline = Pipeline(load_suite(tiny_suite_file), runs, progress=False)
     keys = {pipeline.checkpoint_key(t, s) for t in ("hotel", "food", "news") for s in (0, 1)}
     assert len(keys) == 6
