@@ -600,7 +600,15 @@ def test_ties_and_order(tmp_path: Path) -> None:
     tie = (tr["target"] == "jrte-pn") & (tr["source"].isin(["chabsa", "jrte-part1"]))
     tr.loc[tie, "accuracy"] = 0.87
     results.baseline_tests = results.baseline_tests.iloc[::-1].reset_index(drop=True)
+    ev = results.evaluation
+    ev.loc[
+        (ev["selector"] == "task2vec:cosine") & (ev["metric"] == "top1"), ["mean", "ci_low", "ci_high"]
+    ] = 1.0
+    ft = results.finetune
+    ft.loc[ft["task"] == "chabsa", "macro_f1"] = [0.44, 0.46]
     md = write_report(results, tmp_path / "ties").markdown.read_text(encoding="utf-8")
+    assert "On top1 (higher is better), all 2 TASK2VEC distances tie at 1.000 [1.000, 1.000]." in md
+    assert "at or below 0.5, the most a constant prediction can reach, for 1 task (chabsa 0.450)" in md
     assert "| jrte-pn | 0.810 ± 0.014 | — | **0.870 ± 0.000** | **0.870 ± 0.000** |" in md
     picks = find_table(md, "target", "best source (accuracy)")
     assert cell(picks, "jrte-pn", "best source (accuracy)") == "2 tied: chabsa, jrte-part1† (0.870)"

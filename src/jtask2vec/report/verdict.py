@@ -78,14 +78,28 @@ def _scope(results: RunResults, data: ReportData) -> str:
     return text
 
 
+# A constant prediction reaches at most this macro-F1 on a binary task (majority share q: q / (1 + q)).
+CONSTANT_MACRO_F1 = 0.5
+
+
 def _finetune(data: ReportData) -> str | None:
     acc = data.table2["accuracy_mean"].dropna() if not data.table2.empty else pd.Series(dtype=float)
     if acc.empty:
         return None
     lo, hi = acc.idxmin(), acc.idxmax()
     if len(acc) == 1:
-        return f"Fine-tuned test accuracy: {fmt(acc[lo])} ({lo})."
-    return f"Fine-tuned test accuracy ranges from {fmt(acc[lo])} ({lo}) to {fmt(acc[hi])} ({hi})."
+        text = f"Fine-tuned test accuracy: {fmt(acc[lo])} ({lo})."
+    else:
+        text = f"Fine-tuned test accuracy ranges from {fmt(acc[lo])} ({lo}) to {fmt(acc[hi])} ({hi})."
+    f1 = data.table2["macro_f1_mean"].dropna()
+    weak = [f"{t} {fmt(f1[t])}" for t in f1.index if f1[t] <= CONSTANT_MACRO_F1]
+    if weak:
+        text += (
+            f" Macro-F1 is at or below {fmt(CONSTANT_MACRO_F1, 1)}, the most a constant prediction can "
+            f"reach, for {plural(len(weak), 'task')} ({'; '.join(weak)}): there the fine-tuned probe barely "
+            "separates the classes, and transfer results on those targets say little."
+        )
+    return text
 
 
 def similarity_spread(matrix: pd.DataFrame) -> tuple[float, tuple[str, str], float, tuple[str, str]] | None:
@@ -168,12 +182,15 @@ def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
     if not best:
         return f"No TASK2VEC selector has a value for {metric}."
     lead = best[0]
-    names = join_words(best)
-    text = (
-        f"On {metric} ({direction}), the best TASK2VEC distance is {names} with {_cell(grid, lead, metric)}"
-        + (" (tied)" if len(best) > 1 else "")
-        + "."
-    )
+    value = _cell(grid, lead, metric)
+    if len(best) == 1:
+        text = f"On {metric} ({direction}), the best TASK2VEC distance is {lead} with {value}."
+    elif len(best) == len(t2v):
+        text = f"On {metric} ({direction}), all {len(best)} TASK2VEC distances tie at {value}."
+    else:
+        text = (
+            f"On {metric} ({direction}), the best TASK2VEC distances are {join_words(best)}, tied at {value}."
+        )
     comparisons, relations = [], []
     lead_iv = (grid.ci_low.at[lead, metric], grid.ci_high.at[lead, metric])
     lead_mean = grid.mean.at[lead, metric]
