@@ -520,8 +520,11 @@ def test_one_seed_says_intervals_cannot_be_estimated(tmp_path: Path) -> None:
 def test_missing_tables_are_reported_as_not_run(tmp_path: Path) -> None:
     full = make_results()
     results = RunResults(suite=full.suite, tasks=full.tasks, finetune=full.finetune)
+    write_report(full, tmp_path / "finetune-only")  # an earlier, complete report in the same folder
     paths = write_report(results, tmp_path / "finetune-only")
     md = paths.markdown.read_text(encoding="utf-8")
+    assert not list((tmp_path / "finetune-only" / "figures").glob("*.png"))  # stale figures removed
+    assert not (tmp_path / "finetune-only" / "table4_gain.csv").exists()
     assert "0.710 ± 0.014" in md  # Table 2 is there
     for what in ("Raw cosine similarity: not run", "Transfer grid: not run", "Task distances: not run"):
         assert what in md

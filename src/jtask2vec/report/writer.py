@@ -81,12 +81,27 @@ def write_report(results: RunResults, folder: str | Path) -> ReportPaths:
         path = folder / fig.filename
         atomic_write_bytes(path, fig.png)
         figure_paths[name] = path
+    _remove_stale(folder, set(figure_paths.values()) | set(tables.values()))
     blocks = _document(results, data, figs, sorted(p.name for p in tables.values()))
     title = f"jtask2vec report: {results.suite.name}"
     md_path, html_path = folder / "report.md", folder / "report.html"
     atomic_write_text(md_path, to_markdown(blocks))
     atomic_write_text(html_path, to_html(blocks, title))
     return ReportPaths(folder=folder, markdown=md_path, html=html_path, figures=figure_paths, tables=tables)
+
+
+PIVOT_NAMES = [
+    "table2_accuracy",
+    *(f"{t}{suffix}" for t in ("table3_cosine", "table4_transfer", "table4_gain") for suffix in ("", "_std")),
+]
+
+
+def _remove_stale(folder: Path, written: set[Path]) -> None:
+    """Drop figures and pivot CSVs of an earlier report of this folder that this run no longer produces."""
+    stale = [p for p in (folder / "figures").glob("*.png") if p not in written]
+    stale += [folder / f"{n}.csv" for n in PIVOT_NAMES if (folder / f"{n}.csv") not in written]
+    for path in stale:
+        path.unlink(missing_ok=True)
 
 
 # ---- pivot CSVs --------------------------------------------------------------------------------------
