@@ -618,3 +618,62 @@ def test_ties_and_order(tmp_path: Path) -> None:
     tests = find_table(md, "target", "beats no transfer")
     assert [r[0] for r in tests[1:]] == ["jrte-pn", "chabsa", "jrte-part1†"]
     assert "For 1 of 3 targets (jrte-pn) every source gives the same mean accuracy after transfer" in md
+
+
+def test_pivots_match_a_plain_loop_reference() -> None:
+    """Table 4 and the similarity matrix against statistics.mean/stdev over explicit per-cell lists."""
+    import statistics
+
+    from jtask2vec.report.tables import similarity_matrix, table4_gain, table4_transfer
+
+    rng = np.random.default_rng(1)
+    names = ["t0", "t1", "t2", "t3"]
+    results = RunResults(
+        suite=make_suite().model_copy(update={"tasks": [TaskSpec(name=n, loader="x") for n in names]})
+    )
+    rows, dist = [], []
+    for seed in range(4):
+        for target in names:
+            base = float(rng.uniform(0.5, 0.9))
+            rows.append(
+                {"source": BASELINE_SOURCE, "target": target, "seed": seed, "accuracy": base, "gain": 0.0}
+            )
+            for source in names:
+                if source != target and rng.random() > 0.25:  # some cells have fewer seeds, some none
+                    acc = float(rng.uniform(0.4, 0.95))
+                    rows.append(
+                        {"source": source, "target": target, "seed": seed, "accuracy": acc, "gain": np.nan}
+                    )
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                dist.append(
+                    {"distance": "cosine", "seed": seed, "a": a, "b": b, "value": float(rng.uniform(0, 0.1))}
+                )
+    results.transfer = pd.DataFrame(rows)
+    results.distances = pd.DataFrame(dist)
+    acc, gain, sim = table4_transfer(results), table4_gain(results), similarity_matrix(results, "cosine")
+    base = {(r["target"], r["seed"]): r["accuracy"] for r in rows if r["source"] == BASELINE_SOURCE}
+    for target in names:
+        for source in [BASELINE_SOURCE, *names]:
+            accs = [r["accuracy"] for r in rows if r["target"] == target and r["source"] == source]
+            gains = [
+                r["accuracy"] - base[(target, r["seed"])]
+                for r in rows
+                if r["target"] == target and r["source"] == source
+            ]
+            if source in acc.mean.columns:
+                if not accs:
+                    assert np.isnan(acc.mean.at[target, source]) and acc.n.at[target, source] == 0
+                    continue
+                assert acc.mean.at[target, source] == pytest.approx(statistics.mean(accs), abs=1e-12)
+                assert acc.n.at[target, source] == len(accs)
+                if len(accs) > 1:
+                    assert acc.std.at[target, source] == pytest.approx(statistics.stdev(accs), abs=1e-12)
+                else:
+                    assert np.isnan(acc.std.at[target, source])
+            if source != BASELINE_SOURCE and accs:
+                assert gain.mean.at[target, source] == pytest.approx(statistics.mean(gains), abs=1e-12)
+        for other in names:
+            values = [1 - d["value"] for d in dist if {d["a"], d["b"]} == {target, other} and target != other]
+            expected = statistics.mean(values) if values else 1.0
+            assert sim.mean.at[target, other] == pytest.approx(expected, abs=1e-12)
