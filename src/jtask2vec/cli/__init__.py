@@ -9,10 +9,10 @@ from __future__ import annotations
 from jtask2vec.cli.app import app
 
 # Command modules, imported for their registrations on `app`.
-from jtask2vec.cli import tasks as _tasks  # noqa: E402,F401  isort: skip
-from jtask2vec.cli import embed as _embed  # noqa: E402,F401  isort: skip
-from jtask2vec.cli import train as _train  # noqa: E402,F401  isort: skip
-from jtask2vec.cli import pipeline as _pipeline  # noqa: E402,F401  isort: skip
+from jtask2vec.cli import tasks as _tasks  # noqa: F401  isort: skip
+from jtask2vec.cli import embed as _embed  # noqa: F401  isort: skip
+from jtask2vec.cli import train as _train  # noqa: F401  isort: skip
+from jtask2vec.cli import pipeline as _pipeline  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ from rich.table import Table
 
 from jtask2vec.cli.app import DataDirOption, RunsDirOption, SetOption, SuiteOption, app, console
 from jtask2vec.cli.pipeline import suite_from_options
-from jtask2vec.cli.tasks import user_errors_as_one_line
 from jtask2vec.errors import ConfigError
 from jtask2vec.store import atomic_write_bytes, atomic_write_text
 
@@ -68,7 +67,6 @@ def heatmap_png(matrix: pd.DataFrame, title: str) -> bytes:
 
 
 @app.command("embed")
-@user_errors_as_one_line
 def embed_command(
     suite: SuiteOption = "demo",
     data_dir: DataDirOption = None,
@@ -108,7 +106,6 @@ def embed_command(
 
 
 @app.command("similarity")
-@user_errors_as_one_line
 def similarity_command(
     suite: SuiteOption = "demo",
     distance: DistanceOption = "normalized-cosine",

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from jtask2vec.cli.app import DataDirOption, app, console, err_console
+from jtask2vec.cli.app import DataDirOption, app, console
 from jtask2vec.config import PartitionConfig, SplitConfig
-from jtask2vec.errors import ConfigError, DataError, Jtask2vecError
+from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks import SPLITS, Task, list_loaders, load_task, task_spec
 from jtask2vec.tasks.download import SOURCES, download
 
@@ -24,26 +21,6 @@ tasks_app = typer.Typer(
     no_args_is_help=False,
 )
 app.add_typer(tasks_app, name="tasks")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def user_errors_as_one_line(func: F) -> F:
-    """Print a :class:`Jtask2vecError` as one red line and exit 2 (as the app-level handler does).
-
-    Kept here as well because the app-level handler raises ``click.exceptions.Exit``, which the typer
-    version in use (it vendors its own click) does not catch.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Jtask2vecError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _loader_table() -> Table:
@@ -147,7 +124,6 @@ def render_task(task: Task) -> None:
 
 
 @tasks_app.command("show")
-@user_errors_as_one_line
 def show_cmd(
     name: Annotated[str, typer.Argument(help="Registered loader name, e.g. jrte-pn, chabsa, livedoor, csv.")],
     data_dir: DataDirOption = None,
@@ -195,7 +171,6 @@ def _progress_printer():
 
 
 @tasks_app.command("download")
-@user_errors_as_one_line
 def download_cmd(
     name: Annotated[str, typer.Argument(help=f"Corpus to fetch: {', '.join(sorted(SOURCES))}.")],
     data_dir: DataDirOption = None,
