@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 from scipy.cluster.hierarchy import dendrogram, linkage
 from scipy.spatial.distance import squareform
 
+from jtask2vec.report.format import fmt
+
 DPI = 110
 ANNOTATE_MAX = 12  # write the value in each cell up to this many rows/columns
 
@@ -90,7 +92,7 @@ def heatmap(
                 ax.text(
                     j,
                     i,
-                    f"{v:+.{decimals}f}" if center is not None else f"{v:.{decimals}f}",
+                    fmt(v, decimals, signed=center is not None),
                     ha="center",
                     va="center",
                     fontsize=7 if decimals > 3 else 8,
