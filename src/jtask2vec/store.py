@@ -26,6 +26,15 @@ from jtask2vec import __version__
 CODE_VERSION = f"{__version__}+store1"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def canonical_json(payload: Any) -> str:
     """Deterministic JSON for hashing (sorted keys, no whitespace, pydantic models dumped)."""
     return json.dumps(_plain(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -55,6 +64,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; published files get the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

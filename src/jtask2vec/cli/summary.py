@@ -10,13 +10,16 @@ from rich.table import Table
 
 from jtask2vec.results import BASELINE_SOURCE, RunResults
 
+# The headline metrics, in this order; the report has all of them.
+CONSOLE_METRICS = ("top1_hit", "regret@1", "regret@3", "ndcg", "spearman", "kendall")
+
 
 def _fmt(mean: float, low: float | None = None, high: float | None = None) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
     if low is None or high is None or math.isnan(low) or math.isnan(high):
         return f"{mean:.3f}"
-    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{mean:.3f}\n[{low:.3f}, {high:.3f}]"
 
 
 def print_evaluation(results: RunResults, console: Console) -> None:
@@ -24,8 +27,14 @@ def print_evaluation(results: RunResults, console: Console) -> None:
     if ev.empty:
         console.print("No evaluation (no transfer results).")
         return
-    metrics = list(dict.fromkeys(ev["metric"]))
-    table = Table(title=f"How well each selector ranks the sources ({results.suite.name}; 95% bootstrap CI)")
+    present = set(ev["metric"])
+    metrics = [m for m in CONSOLE_METRICS if m in present]
+    method = str(ev["ci_method"].iloc[0]) if "ci_method" in ev.columns and len(ev) else "bootstrap"
+    level = round(100 * results.suite.evaluation.confidence)
+    title = (
+        f"How well each selector ranks the sources ({results.suite.name}; {level}% {method} CI over seeds)"
+    )
+    table = Table(title=title)
     table.add_column("selector")
     for metric in metrics:
         table.add_column(metric, justify="right")
