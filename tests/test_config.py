@@ -1,0 +1,71 @@
+"""Suites: built-in files validate, overrides apply, bad files give one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jtask2vec.cli import app
+from jtask2vec.cli.pipeline import parse_overrides
+from jtask2vec.config import builtin_suites, dump_suite, load_suite
+from jtask2vec.errors import ConfigError
+
+
+def test_builtin_suites_validate() -> None:
+    names = builtin_suites()
+    assert {"demo", "paper", "paper-offline", "ja-extended"} <= set(names)
+    for name in names:
+        suite = load_suite(name)
+        assert suite.name == name
+        assert load_suite(name) == suite  # deterministic
+
+
+def test_paper_offline_marks_stand_ins() -> None:
+    suite = load_suite("paper-offline")
+    stand_ins = {t.name: t.stand_in_for for t in suite.tasks if t.stand_in_for}
+    assert sorted(stand_ins.values()) == ["jrte", "rakuten.1", "rakuten.2"]
+    assert len(suite.seeds) == 3
+    assert suite.probe.name == "ja-imitator"
+
+
+def test_overrides_apply_dotted_keys() -> None:
+    suite = load_suite("demo", parse_overrides(["probe.name=tiny-random-bert", "seeds=[3, 4]"]))
+    assert suite.probe.name == "tiny-random-bert"
+    assert suite.seeds == [3, 4]
+    # the dumped YAML loads back to the same suite
+    assert load_suite("demo", parse_overrides(["probe.name=tiny-random-bert", "seeds=[3, 4]"])) == suite
+    assert "tiny-random-bert" in dump_suite(suite)
+
+
+def test_bad_override_and_bad_field_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_overrides(["probe.name"])
+    with pytest.raises(ConfigError, match=r"training\.epochs"):
+        load_suite("demo", {"training.epochs": 0})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntasks: [{name: a, loader: csv}, {name: a, loader: csv}]\n")
+    with pytest.raises(ConfigError, match="repeated: a"):
+        load_suite(bad)
+    with pytest.raises(ConfigError, match="unknown suite"):
+        load_suite("no-such-suite")
+
+
+def test_targets_must_name_tasks(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ntasks: [{name: a, loader: synthetic}, {name: b, loader: synthetic}]\ntargets: [c]\n"
+    )
+    with pytest.raises(ConfigError, match="unknown tasks: c"):
+        load_suite(path)
+
+
+def test_cli_suites_lists_and_shows() -> None:
+    runner = CliRunner()
+    listed = runner.invoke(app, ["suites"])
+    assert listed.exit_code == 0 and "paper-offline" in listed.output
+    shown = runner.invoke(app, ["suites", "paper"])
+    assert shown.exit_code == 0 and "tohoku-nlp/bert-base-japanese-v3" in shown.output
+    missing = runner.invoke(app, ["run", "--suite", "nope.yaml"])
+    assert missing.exit_code == 2 and "suite file not found" in missing.output
