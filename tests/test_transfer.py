@@ -206,7 +206,7 @@ def test_cli_finetune_and_transfer(suite_file, tmp_path):
     args = ["--suite", str(suite_file), "--runs-dir", str(runs), "--no-progress"]
     result = runner.invoke(app, ["finetune", *args, "--set", "seeds=[0, 1]"])
     assert result.exit_code == 0, result.output
-    assert "hotel-a" in result.output and "±" in result.output
+    assert "hotel-a" in result.output and "±" in result.output and "s1" in result.output
     assert len(ArtifactStore(runs / "store").keys("finetune")) == 4
 
     result = runner.invoke(app, ["transfer", *args])

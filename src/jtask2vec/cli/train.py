@@ -63,10 +63,13 @@ def finetune_command(
     frame = pd.DataFrame(rows)
     atomic_write_text(Path(runs_dir) / cfg.name / "finetune.csv", frame.to_csv(index=False))
 
-    table = Table(title=f"{cfg.name}: fine-tuned {probe.name} (test split; mean ± std over seeds)")
-    for column in ("task", "n train/dev/test", *(f"acc seed {s}" for s in cfg.seeds)):
-        table.add_column(column)
-    for column in ("accuracy", "macro-F1", "balanced acc.", "ex/s"):
+    table = Table(
+        title=f"{cfg.name}: fine-tuned {probe.name}, test split",
+        caption="s<N>: accuracy of seed N; acc, F1 (macro), bal (balanced accuracy): mean ± std over seeds",
+    )
+    table.add_column("task")
+    table.add_column("train/dev/test")
+    for column in (*(f"s{s}" for s in cfg.seeds), "acc", "F1", "bal", "ex/s"):
         table.add_column(column, justify="right")
     for name, block in frame.groupby("task", sort=False):
         first = block.iloc[0]
