@@ -216,4 +216,4 @@ def test_cli_finetune_and_transfer(suite_file, tmp_path):
     assert len(table) == 4 and set(table["source"]) == {PRETRAINED, "hotel-a", "food"}
 
     bad = runner.invoke(app, ["finetune", *args, "--set", "training.epochs=0"])
-    assert bad.exit_code != 0 and "epochs" in bad.output, bad.output
+    assert bad.exit_code == 2 and "epochs" in bad.output, bad.output
