@@ -214,3 +214,17 @@ def test_progress_is_silent_without_a_terminal(tiny_probe, task, capsys):
     finetune(task, tiny_probe, TrainingConfig(epochs=1), seed=0, progress=True)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.realdata
+def test_offline_probe_learns_real_jrte_pn(shared_data_dir):
+    """A short fine-tune of ja-imitator on 600 jrte-pn sentences beats chance on both classes."""
+    from jtask2vec.config import TaskSpec
+    from jtask2vec.tasks import load_task
+
+    task = load_task(TaskSpec(name="jrte-pn", loader="jrte-pn"), shared_data_dir)
+    probe = load_probe("ja-imitator")
+    config = TrainingConfig(epochs=3, learning_rate=3e-3, batch_size=16, train_subsample=600)
+    result = finetune(task, probe, config, seed=0, progress=False)
+    assert result.n_train == 600
+    assert result.balanced_accuracy > 0.62, result  # chance: 0.5 (majority class: 0.81 accuracy)
