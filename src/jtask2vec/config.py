@@ -145,6 +145,7 @@ class Suite(_Strict):
     fisher: FisherConfig = FisherConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     seeds: list[int] = Field([0], min_length=1)
+    device: str = Field("auto", description="'auto' (a CUDA GPU when present), 'cpu', 'cuda', 'cuda:1'...")
 
     @field_validator("tasks")
     @classmethod

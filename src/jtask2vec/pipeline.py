@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from jtask2vec.config import Suite
+from jtask2vec.device import resolve_device
 from jtask2vec.errors import ConfigError
 from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
@@ -62,6 +63,14 @@ class Pipeline:
         self.store = ArtifactStore(self.paths.store)
         self.tracker = tracker or OverallProgress(None, None)
         self._checkpoints: dict[tuple[str, int], str] = {}
+        self.device = resolve_device(suite.device)
+
+    def load_classifier(self, task: str, seed: int):
+        """The fine-tuned classifier of ``task`` (from the pretrained probe) on the run's device."""
+        from jtask2vec.checkpoints import load_finetuned
+
+        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed))
+        return model.to(self.device), tokenizer, meta
 
     # ---- inputs ------------------------------------------------------------------------------------
     @cached_property
@@ -70,7 +79,9 @@ class Pipeline:
 
     @cached_property
     def probe(self) -> Probe:
-        return load_probe(self.suite.probe)
+        probe = load_probe(self.suite.probe)
+        probe.encoder.to(self.device)
+        return probe
 
     def tasks_table(self) -> pd.DataFrame:
         rows = []
@@ -106,7 +117,13 @@ class Pipeline:
         for name, seed in units:
             self.tracker.stage(f"fine-tune {name} (seed {seed})")
             result = finetune(
-                self.tasks[name], self.probe, self.suite.training, seed, store=self.store, progress=False
+                self.tasks[name],
+                self.probe,
+                self.suite.training,
+                seed,
+                store=self.store,
+                progress=False,
+                device=self.device,
             )
             self._checkpoints[(name, seed)] = result.checkpoint_key
             rows.append(result.to_dict())
@@ -131,7 +148,6 @@ class Pipeline:
 
     def embeddings(self) -> dict[tuple[str, int], np.ndarray]:
         """Task vector per (task, seed), computed from the fine-tuned checkpoint (cached)."""
-        from jtask2vec.checkpoints import load_finetuned
         from jtask2vec.embedding import TaskEmbedding, embed_task
 
         out: dict[tuple[str, int], np.ndarray] = {}
@@ -141,7 +157,7 @@ class Pipeline:
             self.tracker.stage(f"embed {name} (seed {seed})")
             key = self.embedding_key(name, seed)
             if not self.store.exists("embedding", key):
-                model, tokenizer, _ = load_finetuned(self.store, self.checkpoint_key(name, seed))
+                model, tokenizer, _ = self.load_classifier(name, seed)
                 emb = embed_task(
                     model,
                     tokenizer,
@@ -222,6 +238,7 @@ class Pipeline:
             self.suite.target_training,
             self.store,
             progress=False,
+            device=self.device,
             on_cell_done=lambda cell: self.tracker.advance(description=f"transfer {_cell_name(cell)}"),
         )
 
@@ -302,7 +319,6 @@ class Pipeline:
 
     def logme(self, source: str, target: str, seed: int) -> float:
         """LogME of the target's train labels on features from the source-fine-tuned encoder (cached)."""
-        from jtask2vec.checkpoints import load_finetuned
         from jtask2vec.selection import extract_features, logme
 
         checkpoint = self.checkpoint_key(source, seed)
@@ -311,7 +327,7 @@ class Pipeline:
             {"logme": checkpoint, "target": task.data_hash, "max_length": self.probe.max_length}
         )
         if not self.store.exists("logme", key):
-            model, tokenizer, _ = load_finetuned(self.store, checkpoint)
+            model, tokenizer, _ = self.load_classifier(source, seed)
             features = extract_features(
                 model,
                 tokenizer,

@@ -32,6 +32,7 @@ from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmu
 
 from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, quiet_hf_progress, save_classifier
 from jtask2vec.config import TrainingConfig
+from jtask2vec.device import model_device, resolve_device
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import Probe, load_encoder
@@ -112,7 +113,9 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_lengt
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
 
-def collate(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    ids: Sequence[Sequence[int]], pad_id: int, device: torch.device | None = None
+) -> dict[str, torch.Tensor]:
     """Right-pad to the longest sequence of the batch: ``input_ids``, ``attention_mask`` (batch, length)."""
     length = max(len(x) for x in ids)
     input_ids = torch.full((len(ids), length), pad_id, dtype=torch.long)
@@ -120,6 +123,8 @@ def collate(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor
     for row, seq in enumerate(ids):
         input_ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
         mask[row, : len(seq)] = 1
+    if device is not None and device.type != "cpu":
+        input_ids, mask = input_ids.to(device), mask.to(device)
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
@@ -178,8 +183,8 @@ def predict(
     order = np.argsort([len(x) for x in ids], kind="stable")
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        batch = collate([ids[i] for i in idx], tokenizer.pad_token_id)
-        preds[idx] = model(**batch).argmax(-1).numpy()
+        batch = collate([ids[i] for i in idx], tokenizer.pad_token_id, model_device(model))
+        preds[idx] = model(**batch).argmax(-1).cpu().numpy()
     model.train(was_training)
     return preds
 
@@ -289,7 +294,8 @@ def train_classifier(
 
     The caller seeds torch (head init, dropout); ``rng`` orders the batches.
     """
-    labels_t = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
+    device = model_device(model)
+    labels_t = torch.as_tensor(np.asarray(train_labels), dtype=torch.long, device=device)
     lengths = [len(x) for x in train_ids]
     n_batches = math.ceil(len(train_ids) / training.batch_size)
     total_steps = n_batches * training.epochs
@@ -306,8 +312,8 @@ def train_classifier(
             model.train()
             for batch_idx in bucketed_batches(lengths, training.batch_size, rng):
                 t0 = time.perf_counter()
-                batch = collate([train_ids[i] for i in batch_idx], tokenizer.pad_token_id)
-                loss = loss_fn(model(**batch), labels_t[torch.as_tensor(batch_idx)])
+                batch = collate([train_ids[i] for i in batch_idx], tokenizer.pad_token_id, device)
+                loss = loss_fn(model(**batch), labels_t[torch.as_tensor(batch_idx, device=device)])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if training.max_grad_norm is not None:
@@ -347,6 +353,7 @@ def finetune(
     init_from: str | None = None,
     source_name: str | None = None,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> FinetuneResult:
     """Fine-tune the probe (or the encoder of checkpoint ``init_from``) + a fresh head on ``task``.
 
@@ -357,6 +364,8 @@ def finetune(
     - With ``store``, the result and the classifier are published atomically under
       ``finetune_key(...)`` (kind ``finetune``) and a later call with the same inputs returns the stored
       result without training. Without a store nothing is written (``checkpoint_key`` is still the key).
+    - ``device``: where to train (``"auto"``, ``"cpu"``, ``"cuda"``...); not part of the key. Seeded runs
+      are bit-identical on the CPU; on a GPU, up to the kernels' own nondeterminism.
     """
     if init_from is not None and store is None:
         raise ConfigError("a transfer (init_from) needs the artifact store that holds the source checkpoint")
@@ -395,6 +404,7 @@ def finetune(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = EncoderClassifier(encoder, probe.pooling, num_labels=2, dropout=training.head_dropout)
+        model.to(resolve_device(device) if isinstance(device, str) else device)
         facts = train_classifier(
             model,
             tokenizer,

@@ -95,6 +95,7 @@ class FinetuneRunner:
     target_training: TrainingConfig
     store_root: Path
     progress: bool = True
+    device: str = "cpu"
     on_done: Callable[[FinetuneJob], None] | None = field(default=None, repr=False)
 
     def __call__(self, job: FinetuneJob) -> FinetuneResult:
@@ -108,6 +109,7 @@ class FinetuneRunner:
             init_from=job.init_from,
             source_name=job.source,
             progress=self.progress,
+            device=self.device,
         )
         if self.on_done is not None:
             self.on_done(job)
@@ -124,6 +126,7 @@ def run_grid(
     executor: Executor | None = None,
     progress: bool = True,
     on_cell_done: Callable[[Cell], None] | None = None,
+    device: str = "cpu",
 ) -> pd.DataFrame:
     """Run (or reuse) every cell and return the long table, one row per cell (columns ``GRID_COLUMNS``).
 
@@ -154,7 +157,9 @@ def run_grid(
                 fired.add(cell)
                 on_cell_done(cell)
 
-    runner = FinetuneRunner(tasks, probe, training, target_training, store.root, progress, on_done=fire)
+    runner = FinetuneRunner(
+        tasks, probe, training, target_training, store.root, progress, device=device, on_done=fire
+    )
 
     phase1: list[FinetuneJob] = []
     for cell in cells:
