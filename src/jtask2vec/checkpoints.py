@@ -12,35 +12,21 @@ A checkpoint folder holds
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
-from transformers.utils import logging as hf_logging
 
 from jtask2vec.errors import ProbeError
 from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.probes import quiet_hf_progress
 from jtask2vec.store import ArtifactStore, atomic_write_json
 
 HEAD_FILE = "head.safetensors"
 META_FILE = "meta.json"
 FINETUNE_KIND = "finetune"  # store kind of fine-tuned classifiers (and their result.json)
-
-
-@contextmanager
-def quiet_hf_progress() -> Iterator[None]:
-    """Silence transformers' own progress bars (shard writing, weight loading) inside the block."""
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
 
 
 def save_classifier(

@@ -30,12 +30,12 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, quiet_hf_progress, save_classifier
+from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, save_classifier
 from jtask2vec.config import TrainingConfig
 from jtask2vec.device import model_device, resolve_device
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.modeling import EncoderClassifier
-from jtask2vec.probes import Probe, load_encoder
+from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
 from jtask2vec.store import ArtifactStore, atomic_write_json, content_key
 from jtask2vec.tasks.base import Task
 

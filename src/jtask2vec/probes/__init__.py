@@ -11,11 +11,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
 
 from jtask2vec.config import ProbeConfig
 from jtask2vec.errors import ProbeError
@@ -66,6 +69,18 @@ def _folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+@contextmanager
+def quiet_hf_progress() -> Iterator[None]:
+    """Silence transformers' own progress bars (shard writing, weight loading) inside the block."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_encoder(name_or_path: str | Path, revision: str | None = None, trust_remote_code: bool = False):
     """``AutoModel`` without the task-specific pooler where the architecture allows it."""
     kwargs = {"revision": revision, "trust_remote_code": trust_remote_code}
@@ -96,7 +111,8 @@ def load_probe(config: ProbeConfig | str) -> Probe:
             tokenizer = AutoTokenizer.from_pretrained(
                 str(source), revision=config.revision, trust_remote_code=config.trust_remote_code
             )
-            encoder = load_encoder(source, config.revision, config.trust_remote_code)
+            with quiet_hf_progress():
+                encoder = load_encoder(source, config.revision, config.trust_remote_code)
         except (OSError, ValueError, ImportError) as exc:
             offline = os.environ.get("HF_HUB_OFFLINE") == "1"
             hint = " (HF_HUB_OFFLINE=1: only local folders and cached models load)" if offline else ""
