@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jtask2vec.cli import app
-from jtask2vec.cli.pipeline import parse_overrides
+from jtask2vec.cli.app import parse_overrides
 from jtask2vec.config import builtin_suites, dump_suite, load_suite
 from jtask2vec.errors import ConfigError
 

@@ -165,7 +165,7 @@ def test_pipeline_stages_share_the_store(
     tiny_suite_file: Path, finished_run: tuple[Path, RunResults]
 ) -> None:
     runs, _ = finished_run
-    pipeline = Pipeline(load_suite(tiny_suite_file), runs, progress=False)
+    pipeline = Pipeline(load_suite(tiny_suite_file), runs)
     keys = {pipeline.checkpoint_key(t, s) for t in ("hotel", "food", "news") for s in (0, 1)}
     assert len(keys) == 6
     assert all(pipeline.store.exists("finetune", k) for k in keys)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -53,13 +55,11 @@ class Pipeline:
         runs_dir: str | Path = "runs",
         data_dir: str | Path | None = None,
         *,
-        progress: bool = True,
         tracker: OverallProgress | None = None,
     ) -> None:
         self.suite = suite
         self.paths = RunPaths(Path(runs_dir))
         self.data_dir_option = None if data_dir is None else Path(data_dir)
-        self.show_progress = progress
         self.store = ArtifactStore(self.paths.store)
         self.tracker = tracker or OverallProgress(None, None)
         self._checkpoints: dict[tuple[str, int], str] = {}
@@ -438,8 +438,17 @@ def run_suite(
     """Run a whole suite (resuming from the store) and write its report; returns the tables."""
     if len(suite.seeds) != len(set(suite.seeds)):
         raise ConfigError(f"suite {suite.name!r}: seeds must be distinct")
+    with pipeline_session(suite, runs_dir, data_dir, progress=progress) as pipeline:
+        return pipeline.run(report=report)
+
+
+@contextmanager
+def pipeline_session(
+    suite: Suite, runs_dir: str | Path = "runs", data_dir: str | Path | None = None, *, progress: bool = True
+) -> Iterator[Pipeline]:
+    """A :class:`Pipeline` whose stages report to one live progress display while the block runs."""
     with overall_progress(progress) as tracker:
-        return Pipeline(suite, runs_dir, data_dir, progress=progress, tracker=tracker).run(report=report)
+        yield Pipeline(suite, runs_dir, data_dir, tracker=tracker)
 
 
 def rank_sources_for_target(
@@ -463,8 +472,7 @@ def rank_sources_for_target(
     narrowed = suite.model_copy(
         update={"evaluation": suite.evaluation.model_copy(update={"distances": [distance]})}
     )
-    with overall_progress(progress) as tracker:
-        pipeline = Pipeline(narrowed, runs_dir, data_dir, progress=progress, tracker=tracker)
+    with pipeline_session(narrowed, runs_dir, data_dir, progress=progress) as pipeline:
         table = pipeline.distances()
     block = table[(table["b"] == target) & (table["a"].isin(pipeline.candidates(target)))]
     means = block.groupby("a")["value"].mean().sort_values(kind="stable")

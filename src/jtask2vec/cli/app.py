@@ -7,11 +7,13 @@ from typing import Annotated
 
 import click
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from jtask2vec.errors import Jtask2vecError
+from jtask2vec.config import Suite, load_suite
+from jtask2vec.errors import ConfigError, Jtask2vecError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,3 +59,22 @@ SetOption = Annotated[
         help="Override a suite field, e.g. --set probe.name=tiny-random-bert (repeatable).",
     ),
 ]
+NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+
+
+def parse_overrides(values: list[str] | None) -> dict[str, object]:
+    """``["probe.name=x", "seeds=[0,1]"]`` -> ``{"probe.name": "x", "seeds": [0, 1]}`` (YAML values)."""
+    overrides: dict[str, object] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set probe.name=tiny-random-bert")
+        try:
+            overrides[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML ({exc})") from None
+    return overrides
+
+
+def suite_from_options(suite: str, overrides: list[str] | None) -> Suite:
+    return load_suite(suite, parse_overrides(overrides))

@@ -16,12 +16,19 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from jtask2vec.cli.app import DataDirOption, RunsDirOption, SetOption, SuiteOption, app, console
-from jtask2vec.cli.pipeline import suite_from_options
+from jtask2vec.cli.app import (
+    DataDirOption,
+    NoProgressOption,
+    RunsDirOption,
+    SetOption,
+    SuiteOption,
+    app,
+    console,
+    suite_from_options,
+)
 from jtask2vec.errors import ConfigError
 from jtask2vec.store import atomic_write_bytes, atomic_write_text
 
-NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
 DistanceOption = Annotated[
     str,
     typer.Option(
@@ -32,10 +39,16 @@ DistanceOption = Annotated[
 ]
 
 
-def _pipeline(suite: str, set_: list[str] | None, data_dir: Path | None, runs_dir: Path, progress: bool):
-    from jtask2vec.pipeline import Pipeline
+def _embeddings(
+    suite: str, set_: list[str] | None, data_dir: Path | None, runs_dir: Path, progress: bool, trivial: bool
+):
+    """The pipeline, the task vectors and (with ``trivial``) t0 per seed, computing what is missing."""
+    from jtask2vec.pipeline import pipeline_session
 
-    return Pipeline(suite_from_options(suite, set_), runs_dir, data_dir, progress=progress)
+    with pipeline_session(suite_from_options(suite, set_), runs_dir, data_dir, progress=progress) as pipe:
+        embeddings = pipe.embeddings()
+        trivial_by_seed = {seed: pipe.trivial_embedding(seed) for seed in pipe.suite.seeds} if trivial else {}
+    return pipe, embeddings, trivial_by_seed
 
 
 def heatmap_png(matrix: pd.DataFrame, title: str) -> bytes:
@@ -75,8 +88,7 @@ def embed_command(
     no_progress: NoProgressOption = False,
 ) -> None:
     """Embed every task of the suite (per seed) by the diagonal Fisher of its fine-tuned probe."""
-    pipe = _pipeline(suite, set_, data_dir, runs_dir, not no_progress)
-    embeddings = pipe.embeddings()
+    pipe, embeddings, _ = _embeddings(suite, set_, data_dir, runs_dir, not no_progress, trivial=False)
     fisher = pipe.suite.fisher
     rows = [
         {
@@ -119,14 +131,14 @@ def similarity_command(
 
     if distance not in DISTANCES:
         raise ConfigError(f"unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}")
-    pipe = _pipeline(suite, set_, data_dir, runs_dir, not no_progress)
-    embeddings = pipe.embeddings()
+    pipe, embeddings, trivial_by_seed = _embeddings(
+        suite, set_, data_dir, runs_dir, not no_progress, trivial=distance == "asymmetric"
+    )
     out = Path(runs_dir) / pipe.suite.name
     alpha = pipe.suite.evaluation.asymmetric_alpha
     for seed in pipe.suite.seeds:
         vectors = {name: embeddings[(name, seed)] for name in pipe.suite.task_names}
-        trivial = pipe.trivial_embedding(seed) if distance == "asymmetric" else None
-        matrix = distance_matrix(vectors, distance, trivial=trivial, alpha=alpha)
+        matrix = distance_matrix(vectors, distance, trivial=trivial_by_seed.get(seed), alpha=alpha)
         stem = f"similarity-{distance}-seed{seed}"
         atomic_write_text(out / f"{stem}.csv", matrix.to_csv())
         atomic_write_bytes(

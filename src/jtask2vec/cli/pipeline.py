@@ -6,32 +6,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.table import Table
 
-from jtask2vec.cli.app import DataDirOption, RunsDirOption, SetOption, SuiteOption, app, console
-from jtask2vec.config import Suite, builtin_suites, dump_suite, load_suite
+from jtask2vec.cli.app import (
+    DataDirOption,
+    NoProgressOption,
+    RunsDirOption,
+    SetOption,
+    SuiteOption,
+    app,
+    console,
+    suite_from_options,
+)
+from jtask2vec.config import builtin_suites, dump_suite, load_suite
 from jtask2vec.errors import ConfigError
-
-NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
-
-
-def parse_overrides(values: list[str] | None) -> dict[str, object]:
-    """``["probe.name=x", "seeds=[0,1]"]`` -> ``{"probe.name": "x", "seeds": [0, 1]}`` (YAML values)."""
-    overrides: dict[str, object] = {}
-    for item in values or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set probe.name=tiny-random-bert")
-        try:
-            overrides[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item!r}: value is not valid YAML ({exc})") from None
-    return overrides
-
-
-def suite_from_options(suite: str, overrides: list[str] | None) -> Suite:
-    return load_suite(suite, parse_overrides(overrides))
 
 
 @app.command("suites")

@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
 
 import pandas as pd
-import typer
 from rich.table import Table
 
-from jtask2vec.cli.app import DataDirOption, RunsDirOption, SetOption, SuiteOption, app, console
-from jtask2vec.cli.pipeline import parse_overrides
-from jtask2vec.config import Suite, load_suite
-from jtask2vec.store import ArtifactStore, atomic_write_text
-
-NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
-
-
-def _load(suite: str, overrides: list[str] | None, data_dir: Path | None):
-    """The suite (with ``--set`` overrides parsed as YAML), its tasks and its probe."""
-    from jtask2vec.probes import load_probe
-    from jtask2vec.tasks import load_task
-
-    cfg: Suite = load_suite(suite, parse_overrides(overrides))
-    tasks = {spec.name: load_task(spec, data_dir) for spec in cfg.tasks}
-    return cfg, tasks, load_probe(cfg.probe)
+from jtask2vec.cli.app import (
+    DataDirOption,
+    NoProgressOption,
+    RunsDirOption,
+    SetOption,
+    SuiteOption,
+    app,
+    console,
+    suite_from_options,
+)
+from jtask2vec.store import atomic_write_text
 
 
 def mean_std(values: pd.Series) -> str:
@@ -51,20 +44,15 @@ def finetune_command(
     no_progress: NoProgressOption = False,
 ) -> None:
     """Fine-tune the probe on each task of the suite, per seed: test accuracy, macro-F1, balanced accuracy."""
-    from jtask2vec.training import finetune
+    from jtask2vec.pipeline import pipeline_session
 
-    cfg, tasks, probe = _load(suite, set_, data_dir)
-    store = ArtifactStore(Path(runs_dir) / "store")
-    rows = []
-    for task in tasks.values():
-        for seed in cfg.seeds:
-            result = finetune(task, probe, cfg.training, seed, store=store, progress=not no_progress)
-            rows.append(result.to_dict())
-    frame = pd.DataFrame(rows)
+    cfg = suite_from_options(suite, set_)
+    with pipeline_session(cfg, runs_dir, data_dir, progress=not no_progress) as pipe:
+        frame = pipe.finetune()
     atomic_write_text(Path(runs_dir) / cfg.name / "finetune.csv", frame.to_csv(index=False))
 
     table = Table(
-        title=f"{cfg.name}: fine-tuned {probe.name}, test split",
+        title=f"{cfg.name}: fine-tuned {cfg.probe.name}, test split",
         caption="s<N>: accuracy of seed N; acc, F1 (macro), bal (balanced accuracy): mean ± std over seeds",
     )
     table.add_column("task")
@@ -105,20 +93,13 @@ def transfer_command(
     no_progress: NoProgressOption = False,
 ) -> None:
     """Run the transfer grid: each source's fine-tuned encoder, a fresh head, fine-tuned on each target."""
-    from jtask2vec.transfer import PRETRAINED, grid_matrix, plan_grid, run_grid
+    from jtask2vec.pipeline import pipeline_session
+    from jtask2vec.transfer import PRETRAINED, grid_matrix
 
-    cfg, tasks, probe = _load(suite, set_, data_dir)
-    cells = plan_grid(cfg.source_names, cfg.target_names, cfg.seeds)
-    console.print(f"{cfg.name}: {len(cells)} cells ({len(cfg.seeds)} seed(s)); cached fine-tunes are reused")
-    grid = run_grid(
-        cells,
-        tasks,
-        probe,
-        cfg.training,
-        cfg.target_training,
-        ArtifactStore(Path(runs_dir) / "store"),
-        progress=not no_progress,
-    )
+    cfg = suite_from_options(suite, set_)
+    console.print(f"{cfg.name}: transfer grid over {len(cfg.seeds)} seed(s); cached fine-tunes are reused")
+    with pipeline_session(cfg, runs_dir, data_dir, progress=not no_progress) as pipe:
+        grid = pipe.transfer()
     atomic_write_text(Path(runs_dir) / cfg.name / "transfer.csv", grid.to_csv(index=False))
     seeds = f"mean over {len(cfg.seeds)} seed(s)"
     console.print(_matrix_table(f"Test accuracy ({seeds})", grid_matrix(grid, "accuracy"), signed=False))
