@@ -31,9 +31,9 @@ def print_evaluation(results: RunResults, console: Console) -> None:
     metrics = [m for m in CONSOLE_METRICS if m in present]
     method = str(ev["ci_method"].iloc[0]) if "ci_method" in ev.columns and len(ev) else "bootstrap"
     level = round(100 * results.suite.evaluation.confidence)
-    title = (
-        f"How well each selector ranks the sources ({results.suite.name}; {level}% {method} CI over seeds)"
-    )
+    n_seeds = len(results.suite.seeds)
+    intervals = f"{level}% {method} CI over seeds" if n_seeds > 1 else "1 seed: no intervals"
+    title = f"How well each selector ranks the sources ({results.suite.name}; {intervals})"
     table = Table(title=title)
     table.add_column("selector")
     for metric in metrics:
