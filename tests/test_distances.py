@@ -86,3 +86,14 @@ def test_accepts_task_embeddings_and_rejects_bad_input():
         distance_matrix({"a": A, "b": np.array([np.nan, 1, 1])}, "cosine")
     with pytest.raises(ConfigError, match="unknown distance"):
         distance_matrix(EMB, "euclid")
+
+
+def test_self_distances_are_never_negative() -> None:
+    """Rounding could push cos(a, a) past 1 and print "-0.0000" on a diagonal; it is clipped."""
+    from jtask2vec.distances import cosine_distance, normalized_cosine_distance
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a = rng.random(116) * 10 ** rng.uniform(-8, 3)
+        assert cosine_distance(a, a) >= 0.0
+        assert normalized_cosine_distance(a, a) >= 0.0

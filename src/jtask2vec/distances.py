@@ -43,7 +43,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> float:
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     if na == 0 or nb == 0:
         return 0.0
-    return float(np.dot(a, b) / (na * nb))
+    return float(np.clip(np.dot(a, b) / (na * nb), -1.0, 1.0))  # rounding can step past ±1
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
