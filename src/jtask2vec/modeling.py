@@ -37,8 +37,14 @@ class EncoderClassifier(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        *,
+        encoder_attention_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        """Pooled features (batch, hidden). ``attention_mask`` (batch, length) marks real tokens for the
+        pooling; ``encoder_attention_mask`` overrides what the encoder gets (e.g. a ready 4-D additive mask,
+        which works under ``torch.func.vmap`` where Hugging Face's own mask building does not)."""
+        mask = attention_mask if encoder_attention_mask is None else encoder_attention_mask
+        kwargs = {"input_ids": input_ids, "attention_mask": mask}
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**kwargs).last_hidden_state
@@ -49,8 +55,13 @@ class EncoderClassifier(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        *,
+        encoder_attention_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return self.head(self.dropout(self.features(input_ids, attention_mask, token_type_ids)))
+        features = self.features(
+            input_ids, attention_mask, token_type_ids, encoder_attention_mask=encoder_attention_mask
+        )
+        return self.head(self.dropout(features))
 
 
 def encode_texts(

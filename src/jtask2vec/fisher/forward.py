@@ -6,17 +6,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from jtask2vec.fisher.inputs import Chunk
-from jtask2vec.modeling import EncoderClassifier, pool
+from jtask2vec.fisher.inputs import Chunk, additive_mask
+from jtask2vec.modeling import EncoderClassifier
 
 
 def chunk_logits(
     model: EncoderClassifier, chunk: Chunk, additive_dtype: torch.dtype | None = None
 ) -> torch.Tensor:
     """``(B, C)`` logits of the padded chunk (2-D mask, or a ready 4-D additive one for the encoder)."""
-    hidden = model.encoder(**chunk.encoder_kwargs(additive_dtype)).last_hidden_state
-    features = pool(hidden, chunk.attention_mask, model.pooling)
-    return model.head(model.dropout(features))
+    encoder_mask = None if additive_dtype is None else additive_mask(chunk.attention_mask, additive_dtype)
+    return model(
+        chunk.input_ids, chunk.attention_mask, chunk.token_type_ids, encoder_attention_mask=encoder_mask
+    )
 
 
 def chunk_features(model: EncoderClassifier, chunk: Chunk) -> torch.Tensor:
@@ -39,8 +40,4 @@ class FunctionalClassifier(nn.Module):
         mask4d: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        kwargs = {"input_ids": input_ids, "attention_mask": mask4d}
-        if token_type_ids is not None:
-            kwargs["token_type_ids"] = token_type_ids
-        hidden = self.model.encoder(**kwargs).last_hidden_state
-        return self.model.head(self.model.dropout(pool(hidden, mask2d, self.model.pooling)))
+        return self.model(input_ids, mask2d, token_type_ids, encoder_attention_mask=mask4d)

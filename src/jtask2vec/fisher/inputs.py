@@ -34,16 +34,6 @@ class Chunk:
     def __len__(self) -> int:
         return len(self.index)
 
-    def encoder_kwargs(self, additive_mask_dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
-        """Keyword arguments of the encoder: a 2-D mask, or the 4-D additive one (see module doc)."""
-        mask: torch.Tensor = self.attention_mask
-        if additive_mask_dtype is not None:
-            mask = additive_mask(self.attention_mask, additive_mask_dtype)
-        kwargs = {"input_ids": self.input_ids, "attention_mask": mask}
-        if self.token_type_ids is not None:
-            kwargs["token_type_ids"] = self.token_type_ids
-        return kwargs
-
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """``(B, T)`` 0/1 padding mask -> ``(B, 1, 1, T)`` additive bias: 0 (keep) or ``finfo.min`` (pad)."""

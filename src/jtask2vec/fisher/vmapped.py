@@ -12,7 +12,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 
 from jtask2vec.fisher.forward import FunctionalClassifier
-from jtask2vec.fisher.inputs import Chunk, eager_attention
+from jtask2vec.fisher.inputs import Chunk, additive_mask, eager_attention
 from jtask2vec.modeling import EncoderClassifier
 
 MEMORY_BUDGET = 1 << 30  # bytes of per-example gradients alive at once
@@ -47,7 +47,7 @@ class VmapFisher:
         params = dict(self.model.named_parameters())
         theta = {n: params[n].detach() for n in self.names}
         dtype = params[self.names[0]].dtype
-        mask4d = chunk.encoder_kwargs(dtype)["attention_mask"]
+        mask4d = additive_mask(chunk.attention_mask, dtype)
         types = chunk.token_type_ids
         per_example_grads = vmap(self._grad, in_dims=(None, 0, 0, 0, None if types is None else 0, 0))
         step = self.sub_batch
