@@ -25,20 +25,10 @@ from jtask2vec.training import (
     evaluate_classifier,
     finetune,
     finetune_key,
-    stratified_subsample,
     tokenize,
 )
 
 FAST = TrainingConfig(epochs=5, learning_rate=3e-3, batch_size=16, warmup_ratio=0.1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One torch thread: these tiny models gain nothing from more, and other processes share the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +74,6 @@ def test_bucketed_batches_cover_every_index_once_and_group_lengths():
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
     naive = np.mean([np.ptp(lengths[rng.permutation(1000)[:8]]) for _ in range(100)])
     assert spread < naive / 4  # batches hold texts of similar length
-
-
-def test_stratified_subsample_keeps_proportions():
-    labels = np.array([0] * 80 + [1] * 20)
-    idx = stratified_subsample(labels, 30, np.random.default_rng(0))
-    assert len(idx) == 30 and len(set(idx.tolist())) == 30
-    assert np.bincount(labels[idx]).tolist() == [24, 6]
-    assert stratified_subsample(labels, 500, np.random.default_rng(0)).tolist() == list(range(100))
 
 
 def test_collate_pads_right_with_mask():

@@ -24,14 +24,6 @@ from jtask2vec.transfer import PRETRAINED, Cell, grid_matrix, plan_grid, run_gri
 QUICK = TrainingConfig(epochs=2, learning_rate=3e-3, batch_size=16)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tasks():
     made = [

@@ -38,6 +38,7 @@ from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
 from jtask2vec.store import ArtifactStore, atomic_write_json, content_key
 from jtask2vec.tasks.base import Task
+from jtask2vec.tasks.splits import stratified_subsample
 
 RESULT_FILE = "result.json"
 BUCKET_BATCHES = 50  # length-bucketing window: sort by length within chunks of this many batches
@@ -143,23 +144,6 @@ def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gen
         part = part[np.argsort(lens[part], kind="stable")]
         batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def stratified_subsample(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of ``n`` examples keeping the class proportions (largest-remainder rounding)."""
-    labels = np.asarray(labels)
-    if n >= len(labels):
-        return np.arange(len(labels))
-    classes, counts = np.unique(labels, return_counts=True)
-    quota = counts * n / len(labels)
-    take = np.floor(quota).astype(int)
-    for c in np.argsort(-(quota - take), kind="stable")[: n - take.sum()]:
-        take[c] += 1
-    chosen = [
-        rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
-        for c, k in zip(classes, take, strict=True)
-    ]
-    return np.sort(np.concatenate(chosen))
 
 
 # ---- evaluation -----------------------------------------------------------------------------------------
@@ -383,7 +367,7 @@ def finetune(
         raise DataError(f"task {task.name!r}: label {task.labels[bad[0]]} of example {bad[0]} is not 0 or 1")
     rng = np.random.default_rng(seed)
     if training.train_subsample is not None and training.train_subsample < len(train_idx):
-        train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, rng)]
+        train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, seed)]
 
     if init_from is not None:
         assert store is not None
