@@ -271,6 +271,7 @@ class Pipeline:
         frames = []
         sizes = {name: len(self.tasks[name].indices("train")) for name in self.suite.task_names}
         textemb = self.text_embeddings() if "textemb" in wanted else {}
+        logme = self.logme_scores() if "logme" in wanted else {}
         for seed in self.suite.seeds:
             for target in self.suite.target_names:
                 sources = self.candidates(target)
@@ -293,7 +294,7 @@ class Pipeline:
                         )
                     )
                 if "logme" in wanted:
-                    scores = {source: self.logme(source, target, seed) for source in sources}
+                    scores = {source: logme[(seed, source, target)] for source in sources}
                     frames.append(selection.scores_table("logme", seed, target, scores))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -317,26 +318,37 @@ class Pipeline:
             out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
         return out
 
-    def logme(self, source: str, target: str, seed: int) -> float:
-        """LogME of the target's train labels on features from the source-fine-tuned encoder (cached)."""
+    def logme_scores(self) -> dict[tuple[int, str, str], float]:
+        """``(seed, source, target) ->`` LogME of the target's train labels on features from the
+        source-fine-tuned encoder (cached per pair; each source checkpoint is loaded at most once a seed)."""
         from jtask2vec.selection import extract_features, logme
 
-        checkpoint = self.checkpoint_key(source, seed)
-        task = self.tasks[target]
-        key = content_key(
-            {"logme": checkpoint, "target": task.data_hash, "max_length": self.probe.max_length}
-        )
-        if not self.store.exists("logme", key):
-            model, tokenizer, _ = self.load_classifier(source, seed)
-            features = extract_features(
-                model,
-                tokenizer,
-                task.texts_of("train"),
-                self.probe.max_length,
-                self.suite.training.eval_batch_size,
-            )
-            self.store.write_json("logme", key, {"logme": float(logme(features, task.labels_of("train")))})
-        return float(self.store.read_json("logme", key)["logme"])
+        out: dict[tuple[int, str, str], float] = {}
+        for seed in self.suite.seeds:
+            for source in self.suite.source_names:
+                checkpoint = self.checkpoint_key(source, seed)
+                model = None
+                for target in self.suite.target_names:
+                    if target == source:
+                        continue
+                    task = self.tasks[target]
+                    key = content_key(
+                        {"logme": checkpoint, "target": task.data_hash, "max_length": self.probe.max_length}
+                    )
+                    if not self.store.exists("logme", key):
+                        if model is None:
+                            model, tokenizer, _ = self.load_classifier(source, seed)
+                        features = extract_features(
+                            model,
+                            tokenizer,
+                            task.texts_of("train"),
+                            self.probe.max_length,
+                            self.suite.training.eval_batch_size,
+                        )
+                        value = float(logme(features, task.labels_of("train")))
+                        self.store.write_json("logme", key, {"logme": value})
+                    out[(seed, source, target)] = float(self.store.read_json("logme", key)["logme"])
+        return out
 
     # ---- stage 6: evaluation -------------------------------------------------------------------------
     def evaluate(self, scores: pd.DataFrame, transfer: pd.DataFrame):
