@@ -25,8 +25,9 @@ from jtask2vec.fisher import activation_fisher, diagonal_fisher
 from jtask2vec.fisher.reductions import by_layer, reduce_fisher
 from jtask2vec.fisher.sampling import select_examples
 from jtask2vec.fisher.scopes import embedding_table_names
+from jtask2vec.keys import STAGE_VERSIONS
 from jtask2vec.modeling import EncoderClassifier
-from jtask2vec.store import CODE_VERSION, atomic_write_json, read_json
+from jtask2vec.store import atomic_write_json, read_json
 from jtask2vec.tasks.base import Provenance, Task
 
 VECTOR_FILE = "embedding.safetensors"
@@ -130,7 +131,7 @@ def embed_task(
         "fisher_parameters": n_params,
         "dimension": len(vector),
         "fisher_config": config.model_dump(mode="json"),
-        "code_version": CODE_VERSION,
+        "algorithm_version": STAGE_VERSIONS["embedding"],
     }
     return TaskEmbedding(vector=np.asarray(vector, dtype=np.float64), layers=layers, meta=meta, raw=raw)
 

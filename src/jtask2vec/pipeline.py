@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from jtask2vec import keys
 from jtask2vec.config import Suite
 from jtask2vec.device import resolve_device
 from jtask2vec.errors import ConfigError
 from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
 from jtask2vec.results import BASELINE_SOURCE, RunResults
-from jtask2vec.store import ArtifactStore, content_key
+from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.registry import load_task
 
@@ -137,14 +138,7 @@ class Pipeline:
 
     # ---- stage 2: TASK2VEC embeddings ----------------------------------------------------------------
     def embedding_key(self, task: str, seed: int) -> str:
-        return content_key(
-            {
-                "checkpoint": self.checkpoint_key(task, seed),
-                "fisher": self.suite.fisher,
-                "max_length": self.probe.max_length,
-                "seed": seed,
-            }
-        )
+        return keys.embedding_key(self.checkpoint_key(task, seed), self.suite.fisher, self.probe, seed)
 
     def embeddings(self) -> dict[tuple[str, int], np.ndarray]:
         """Task vector per (task, seed), computed from the fine-tuned checkpoint (cached)."""
@@ -178,14 +172,7 @@ class Pipeline:
         from jtask2vec.distances import trivial_embedding_for_probe
         from jtask2vec.embedding import TaskEmbedding
 
-        key = content_key(
-            {
-                "trivial": self.probe.fingerprint,
-                "fisher": self.suite.fisher,
-                "seed": seed,
-                "tasks": sorted(t.data_hash for t in self.tasks.values()),
-            }
-        )
+        key = keys.trivial_embedding_key(self.probe, self.suite.fisher, seed, self.tasks.values())
         if not self.store.exists("trivial-embedding", key):
             emb = trivial_embedding_for_probe(
                 self.probe, list(self.tasks.values()), self.suite.fisher, seed=seed
@@ -304,13 +291,7 @@ class Pipeline:
 
         out = {}
         for name, task in self.tasks.items():
-            key = content_key(
-                {
-                    "textemb": self.probe.fingerprint,
-                    "data": task.data_hash,
-                    "max_length": self.probe.max_length,
-                }
-            )
+            key = keys.textemb_key(self.probe, task)
             if not self.store.exists("textemb", key):
                 vector = text_embedding(self.probe, task.texts_of("train"))
                 with self.store.staging("textemb", key) as stage:
@@ -332,9 +313,7 @@ class Pipeline:
                     if target == source:
                         continue
                     task = self.tasks[target]
-                    key = content_key(
-                        {"logme": checkpoint, "target": task.data_hash, "max_length": self.probe.max_length}
-                    )
+                    key = keys.logme_key(checkpoint, task, self.probe)
                     if not self.store.exists("logme", key):
                         if model is None:
                             model, tokenizer, _ = self.load_classifier(source, seed)

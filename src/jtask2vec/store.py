@@ -2,8 +2,8 @@
 
 Every artifact (a fine-tuned checkpoint, a results JSON, a task embedding) lives in its own directory
 ``<root>/<kind>/<key>/``, where ``key`` is a hash of everything that produced it: the config, the data
-hash, the probe, and :data:`CODE_VERSION`. An artifact directory appears by an atomic ``rename`` of a
-finished staging directory, so it either exists whole or not at all: an interrupted run leaves only
+hash, the probe, and the stage's algorithm version (see :mod:`jtask2vec.keys`). An artifact
+directory appears by an atomic ``rename`` of a finished staging directory, so it either exists whole or not at all: an interrupted run leaves only
 staging debris (cleaned on the next write) and a re-run recomputes exactly the missing artifacts.
 """
 
@@ -19,11 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from jtask2vec import __version__
-
-# Bump when a change alters the numbers an artifact holds, so stale results are not reused.
-CODE_VERSION = f"{__version__}+store1"
 
 
 def _current_umask() -> int:
@@ -53,8 +48,8 @@ def _plain(obj: Any) -> Any:
 
 
 def content_key(payload: Any, length: int = 16) -> str:
-    """Hash of ``payload`` and the code version: the key of the artifact it produces."""
-    text = canonical_json({"code": CODE_VERSION, "payload": payload})
+    """Hash of ``payload``. Artifact keys are built by :mod:`jtask2vec.keys` (stage versions included)."""
+    text = canonical_json(payload)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 

@@ -34,9 +34,10 @@ from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, save_classifi
 from jtask2vec.config import TrainingConfig
 from jtask2vec.device import model_device, resolve_device
 from jtask2vec.errors import ConfigError, DataError
+from jtask2vec.keys import finetune_key
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
-from jtask2vec.store import ArtifactStore, atomic_write_json, content_key
+from jtask2vec.store import ArtifactStore, atomic_write_json
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.splits import stratified_subsample
 
@@ -185,30 +186,7 @@ def evaluate_classifier(
     return classification_metrics(labels, predict(model, tokenizer, texts, max_length, batch_size))
 
 
-# ---- caching --------------------------------------------------------------------------------------------
-def finetune_key(
-    task: Task, probe: Probe, training: TrainingConfig, seed: int, init_from: str | None = None
-) -> str:
-    """Store key of ``finetune(task, probe, training, seed, init_from=init_from)``: a hash of all inputs.
-
-    Inputs: task name and data hash, probe fingerprint, pooling and max length, the training config, the
-    seed, the source checkpoint key (transfer) and the code version.
-    """
-    return content_key(
-        {
-            "what": "finetune",
-            "task": task.name,
-            "data": task.data_hash,
-            "probe": probe.fingerprint,
-            "pooling": probe.pooling,
-            "max_length": probe.max_length,
-            "training": training,
-            "seed": int(seed),
-            "init_from": init_from,
-        }
-    )
-
-
+# ---- caching (keys: jtask2vec.keys.finetune_key, re-exported here) ---------------------------------------
 def load_result(store: ArtifactStore, key: str) -> FinetuneResult | None:
     """The stored result of fine-tune ``key``, or None when it has not finished."""
     if not (store.path(FINETUNE_KIND, key) / RESULT_FILE).is_file():

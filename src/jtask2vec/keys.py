@@ -1,0 +1,141 @@
+"""Every content key of the artifact store, in one place, with each stage's algorithm version.
+
+An artifact's key is a hash of *everything that can change its numbers*: the stage's algorithm version
+(:data:`STAGE_VERSIONS`), the data (a task's ``data_hash`` covers its loader options, split, partition
+and subsample), the probe's identity (weights fingerprint, pooling, maximum length) and the stage's own
+config. Nothing else goes in: the device, progress bars and the evaluation settings never change a
+stored artifact, so they never change a key.
+
+**Bump a stage's version when its numbers change** (a fix to fine-tuning, to the Fisher, to a selector):
+old artifacts are then never reused. The golden tests (``tests/test_golden.py``) recompute a tiny fixed
+case per stage and compare it with checked-in values: a change of result without a version bump fails.
+
+``tests/test_keys.py`` perturbs every field of a suite and asserts exactly which stages' keys change,
+so a new config field that is forgotten here fails a test instead of serving stale results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from jtask2vec.config import FisherConfig, Suite, TrainingConfig
+from jtask2vec.store import content_key
+from jtask2vec.tasks.base import Task
+
+# Stage -> algorithm version. Bump the stage (and regenerate its golden values) when its numbers change.
+STAGE_VERSIONS: dict[str, str] = {
+    "finetune": "1",  # training.py (recipe, batching, metrics), modeling.py, checkpoints.py
+    "embedding": "1",  # fisher/*, embedding.py
+    "trivial-embedding": "1",  # distances.trivial_embedding_for_probe + embedding.trivial_embedding
+    "textemb": "1",  # selection/textemb.text_embedding
+    "logme": "1",  # selection/logme.py + selection/textemb.extract_features
+}
+
+# Store kinds of the stages (the store folder each one publishes to).
+STAGE_KINDS: dict[str, str] = {stage: stage for stage in STAGE_VERSIONS}
+
+
+class ProbeIdentity(Protocol):
+    """What a key needs of a probe (a :class:`jtask2vec.probes.Probe` has it)."""
+
+    fingerprint: str
+    pooling: str
+    max_length: int
+
+
+def stage_key(stage: str, payload: Mapping[str, Any]) -> str:
+    """The key of an artifact of ``stage``: a hash of its algorithm version and ``payload``."""
+    if stage not in STAGE_VERSIONS:
+        raise KeyError(f"unknown stage {stage!r}; known: {', '.join(STAGE_VERSIONS)}")
+    return content_key({"stage": stage, "version": STAGE_VERSIONS[stage], **payload})
+
+
+def probe_identity(probe: ProbeIdentity) -> dict[str, Any]:
+    return {"probe": probe.fingerprint, "pooling": probe.pooling, "max_length": int(probe.max_length)}
+
+
+def finetune_key(
+    task: Task, probe: ProbeIdentity, training: TrainingConfig, seed: int, init_from: str | None = None
+) -> str:
+    """``finetune(task, probe, training, seed, init_from=...)``: a fine-tune from the pretrained probe,
+    or (``init_from`` = a source checkpoint's key) the target fine-tune of a transfer."""
+    return stage_key(
+        "finetune",
+        {
+            "task": task.name,
+            "data": task.data_hash,
+            **probe_identity(probe),
+            "training": training,
+            "seed": int(seed),
+            "init_from": init_from,
+        },
+    )
+
+
+def embedding_key(checkpoint_key: str, fisher: FisherConfig, probe: ProbeIdentity, seed: int) -> str:
+    """The task embedding of a fine-tuned checkpoint (its key covers the task's data and the probe)."""
+    return stage_key(
+        "embedding",
+        {"checkpoint": checkpoint_key, "fisher": fisher, **probe_identity(probe), "seed": int(seed)},
+    )
+
+
+def trivial_embedding_key(
+    probe: ProbeIdentity, fisher: FisherConfig, seed: int, tasks: Iterable[Task]
+) -> str:
+    """``t0`` of the asymmetric distance: the pretrained probe's Fisher on a sample of the tasks' texts."""
+    return stage_key(
+        "trivial-embedding",
+        {
+            **probe_identity(probe),
+            "fisher": fisher,
+            "seed": int(seed),
+            "tasks": sorted(t.data_hash for t in tasks),
+        },
+    )
+
+
+def textemb_key(probe: ProbeIdentity, task: Task) -> str:
+    """TextEmb vector of the pretrained probe on the task's train texts."""
+    return stage_key("textemb", {**probe_identity(probe), "data": task.data_hash})
+
+
+def logme_key(checkpoint_key: str, target: Task, probe: ProbeIdentity) -> str:
+    """LogME of the target's train labels on features of a fine-tuned source checkpoint."""
+    return stage_key(
+        "logme", {"checkpoint": checkpoint_key, "target": target.data_hash, **probe_identity(probe)}
+    )
+
+
+def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIdentity) -> dict[str, set[str]]:
+    """Every artifact key a full run of ``suite`` reads or writes, per stage (no computation needed).
+
+    The plan mirrors the pipeline: a fine-tune per (task, seed); transfer target fine-tunes per (source,
+    target, seed) plus each target's baseline with ``target_training``; an embedding per (task, seed);
+    ``t0`` per seed when the asymmetric distance is evaluated; TextEmb per task and LogME per (source,
+    target, seed) when those baselines are on. ``store gc`` keeps these.
+    """
+    keys: dict[str, set[str]] = {stage: set() for stage in STAGE_VERSIONS}
+    wanted = set(suite.evaluation.baselines)
+    for seed in suite.seeds:
+        checkpoints = {
+            name: finetune_key(tasks[name], probe, suite.training, seed) for name in suite.task_names
+        }
+        keys["finetune"].update(checkpoints.values())
+        for target in suite.target_names:
+            keys["finetune"].add(finetune_key(tasks[target], probe, suite.target_training, seed))
+            for source in suite.source_names:
+                if source == target:
+                    continue
+                keys["finetune"].add(
+                    finetune_key(tasks[target], probe, suite.target_training, seed, checkpoints[source])
+                )
+                if "logme" in wanted:
+                    keys["logme"].add(logme_key(checkpoints[source], tasks[target], probe))
+        keys["embedding"].update(embedding_key(c, suite.fisher, probe, seed) for c in checkpoints.values())
+        if "asymmetric" in suite.evaluation.distances:
+            keys["trivial-embedding"].add(trivial_embedding_key(probe, suite.fisher, seed, tasks.values()))
+    if "textemb" in wanted:
+        keys["textemb"].update(textemb_key(probe, task) for task in tasks.values())
+    return keys
