@@ -2,9 +2,10 @@
 
 Every artifact (a fine-tuned checkpoint, a results JSON, a task embedding) lives in its own directory
 ``<root>/<kind>/<key>/``, where ``key`` is a hash of everything that produced it: the config, the data
-hash, the probe, and the stage's algorithm version (see :mod:`jtask2vec.keys`). An artifact
-directory appears by an atomic ``rename`` of a finished staging directory, so it either exists whole or not at all: an interrupted run leaves only
-staging debris (cleaned on the next write) and a re-run recomputes exactly the missing artifacts.
+hash, the probe, and the stage's algorithm version (see :mod:`jtask2vec.keys`). An artifact directory
+appears by an atomic ``rename`` of a finished staging directory, so it either exists whole or not at all:
+an interrupted run leaves only staging debris (cleaned on the next write) and a re-run recomputes
+exactly the missing artifacts.
 """
 
 from __future__ import annotations
