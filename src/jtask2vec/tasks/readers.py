@@ -140,7 +140,8 @@ def _records_quoted(
                     line=first,
                     hint="fix the quote, or read the file with quoting=none",
                 ) from None
-            raise DataError(f"malformed row: {exc}", path=path, line=last[0] or 1) from None
+            through = f" (the record runs to line {last[0]})" if last[0] > first else ""
+            raise DataError(f"malformed row{through}: {exc}", path=path, line=first) from None
         if last[0] != first and not multiline:
             raise DataError(
                 f"a quoted field spans lines {first}-{last[0]} (an unclosed double quote?)",
