@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from jtask2vec.errors import DataError
@@ -85,6 +85,7 @@ def test_rakuten_tsv_round_trips(rows: list[tuple[str, str]]) -> None:
     rows=st.lists(st.tuples(TEXT, LABELS), min_size=1, max_size=25),
     delimiter=st.sampled_from([",", ";", "|", "\t"]),
 )
+@example(rows=[("ok", "neg"), ('一行目\n"二"行目,', "pos"), ("x\r\ny", "neg")], delimiter=",")
 def test_csv_written_by_a_csv_writer_round_trips(rows: list[tuple[str, str]], delimiter: str) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter)  # \r\n line ends: fields with \r or \n are quoted

@@ -148,9 +148,10 @@ def test_labels_are_stripped_in_every_format(tmp_path: Path) -> None:
 def test_token_length_stats_match_a_per_text_reference(tiny_probe) -> None:
     rng = np.random.default_rng(0)
     texts = ["良い" * int(k) for k in rng.integers(1, 40, size=57)]
-    stats = token_length_stats(texts, tiny_probe.tokenizer, 30)
     lengths = np.array([len(tiny_probe.tokenizer.encode(t)) for t in texts])
-    assert stats.n == 57 and stats.truncated == int((lengths > 30).sum()) > 0
+    limit = int(lengths[0])  # a text of exactly max_length tokens is not truncated
+    stats = token_length_stats(texts, tiny_probe.tokenizer, limit)
+    assert stats.n == 57 and stats.truncated == int((lengths > limit).sum()) > 0
     assert stats.truncated_share == pytest.approx(stats.truncated / 57)
     ordered = np.sort(lengths)
     for q, got in ((50, stats.p50), (90, stats.p90), (99, stats.p99)):
