@@ -184,7 +184,9 @@ def test_generic_numeric_auto_order_and_explicit_mapping(tmp_path: Path) -> None
     p3 = write_generic(tmp_path / "three.tsv", three, "tsv")
     mapped = load_task(task_spec("tsv", path=str(p3), positive="a", negative="b", drop="c"), tmp_path)
     assert len(mapped) == 20 and mapped.label_names == ("b", "a")
-    rest = load_task(task_spec("tsv", path=str(p3), positive="a", label_names="other,A"), tmp_path)
+    rest = load_task(
+        task_spec("tsv", path=str(p3), positive="a", negative="*", label_names="other,A"), tmp_path
+    )
     assert rest.class_counts() == {"other": 20, "A": 10}
 
 

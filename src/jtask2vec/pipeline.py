@@ -30,6 +30,7 @@ from jtask2vec.progress import OverallProgress, overall_progress
 from jtask2vec.results import BASELINE_SOURCE, RunResults
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
+from jtask2vec.tasks.lengths import token_length_stats
 from jtask2vec.tasks.registry import load_task
 
 TASK2VEC_PREFIX = "task2vec:"
@@ -90,6 +91,7 @@ class Pipeline:
             task = self.tasks[spec.name]
             counts = task.class_counts()
             sizes = task.split_sizes()
+            lengths = token_length_stats(task, self.probe.tokenizer, self.probe.max_length)
             rows.append(
                 {
                     "task": task.name,
@@ -101,6 +103,10 @@ class Pipeline:
                     "label0": task.label_names[0],
                     "label1": task.label_names[1],
                     **sizes,
+                    "truncated_share": lengths.truncated_share,
+                    "tokens_p50": lengths.p50,
+                    "tokens_p90": lengths.p90,
+                    "tokens_max": lengths.max,
                     "data_hash": task.data_hash,
                     "source": task.provenance.source,
                     "licence": task.provenance.licence,

@@ -10,10 +10,11 @@ import typer
 from rich.table import Table
 
 from jtask2vec.cli.app import DataDirOption, app, console
-from jtask2vec.config import PartitionConfig, SplitConfig
+from jtask2vec.config import PartitionConfig, ProbeConfig, SplitConfig
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks import SPLITS, Task, list_loaders, load_task, task_spec
 from jtask2vec.tasks.download import SOURCES, download
+from jtask2vec.tasks.lengths import TokenLengthStats, token_length_stats
 
 tasks_app = typer.Typer(
     help="Task loaders: list them, show a task's statistics and provenance, download a corpus.",
@@ -73,7 +74,22 @@ def length_stats(texts: list[str] | tuple[str, ...]) -> tuple[int, float, float,
     return int(lengths.min()), float(np.median(lengths)), float(lengths.mean()), int(lengths.max())
 
 
-def render_task(task: Task) -> None:
+def render_token_lengths(stats: TokenLengthStats, probe: str) -> None:
+    """The token-length percentiles and the share of texts the probe truncates."""
+    table = Table(title=f"Text length in tokens of the probe {probe!r} (max_length {stats.max_length})")
+    for col in ("p50", "p90", "p99", "max", "truncated"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(stats.p50),
+        str(stats.p90),
+        str(stats.p99),
+        str(stats.max),
+        f"{stats.truncated:,} of {stats.n:,} ({stats.truncated_share:.1%})",
+    )
+    console.print(table)
+
+
+def render_task(task: Task, tokens: tuple[TokenLengthStats, str] | None = None) -> None:
     """Counts, label balance, text lengths, split sizes and provenance of ``task`` as rich tables."""
     n = len(task)
     counts = task.class_counts()
@@ -109,6 +125,8 @@ def render_task(task: Task) -> None:
             str(hi),
         )
     console.print(table)
+    if tokens is not None:
+        render_token_lengths(*tokens)
 
     prov = Table(title="Provenance", show_header=False)
     prov.add_column("field", style="bold")
@@ -142,6 +160,13 @@ def show_cmd(
     test_fraction: Annotated[float, typer.Option("--test-fraction")] = 0.2,
     parts: Annotated[int | None, typer.Option("--parts", help="Cut into this many disjoint parts...")] = None,
     part: Annotated[int, typer.Option("--part", help="...and keep this one (0-based).")] = 0,
+    probe: Annotated[
+        str,
+        typer.Option("--probe", help="Probe whose tokenizer measures text lengths in tokens ('none': skip)."),
+    ] = ProbeConfig().name,
+    max_length: Annotated[
+        int, typer.Option("--max-length", help="Token limit of the probe (texts beyond it are truncated).")
+    ] = ProbeConfig().max_length,
 ) -> None:
     """Load one task and print its counts, label balance, text lengths, split sizes and provenance."""
     try:
@@ -152,9 +177,17 @@ def show_cmd(
         spec = task_spec(
             name, split=split, partition=partition, max_examples=max_examples, **parse_options(option)
         )
+        probe_config = ProbeConfig(name=probe, max_length=max_length) if probe != "none" else None
     except ValueError as exc:  # pydantic validation
         raise ConfigError(f"invalid task settings: {str(exc).splitlines()[-1].strip()}") from None
-    render_task(load_task(spec, data_dir))
+    task = load_task(spec, data_dir)
+    tokens = None
+    if probe_config is not None:
+        from jtask2vec.probes import load_probe
+
+        loaded = load_probe(probe_config)
+        tokens = (token_length_stats(task, loaded.tokenizer, loaded.max_length), probe)
+    render_task(task, tokens)
 
 
 def _progress_printer():

@@ -278,6 +278,18 @@ def _not_run(what: str) -> Paragraph:
     return Paragraph(f"{what}: {NOT_RUN} (no rows in this run's results).")
 
 
+def _truncation(row: pd.Series) -> str:
+    """``12.5% (p50 / p90 / max)``, or the missing mark for results without these columns."""
+    share = row.get("truncated_share")
+    if is_missing(share) or share == "":
+        return MISSING
+    lengths = " / ".join(
+        MISSING if is_missing(row.get(k)) else str(int(row.get(k)))
+        for k in ("tokens_p50", "tokens_p90", "tokens_max")
+    )
+    return f"{float(share):.1%} ({lengths})"
+
+
 def _tasks_section(results: RunResults, data: ReportData) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Tasks and data")]
     tasks = results.tasks
@@ -309,6 +321,7 @@ def _tasks_section(results: RunResults, data: ReportData) -> list[Block]:
                     f"{val(row, 'label0')} ({val(row, 'n_label0')})",
                     f"{val(row, 'label1')} ({val(row, 'n_label1')})",
                     f"{val(row, 'train')} / {val(row, 'dev')} / {val(row, 'test')}",
+                    _truncation(row),
                     _short_hash(val(row, "data_hash")),
                     val(row, "source"),
                     val(row, "licence"),
@@ -324,19 +337,22 @@ def _tasks_section(results: RunResults, data: ReportData) -> list[Block]:
                 "label 0 (n)",
                 "label 1 (n)",
                 "train / dev / test",
+                "truncated (tokens p50 / p90 / max)",
                 "data hash",
                 "source",
                 "licence",
             ],
             rows,
             caption="Table 1 — tasks, their sizes and data hashes",
-            numeric=[False, False, True, False, False, True, False, False, False],
+            numeric=[False, False, True, False, False, True, True, False, False, False],
         )
     )
     blocks.append(
         Paragraph(
             f"Data hash: the hash of each task's derived data (first {HASH_DIGITS} hex digits; the "
-            "full hash is in tasks.csv).",
+            "full hash is in tasks.csv). Truncated: the share of texts longer than the probe's max_length "
+            "tokens, which the probe sees cut to their first max_length tokens; in brackets the text "
+            "lengths in tokens of the probe's tokenizer.",
             note=True,
         )
     )

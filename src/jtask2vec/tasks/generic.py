@@ -14,7 +14,7 @@ import numpy as np
 
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks.loading import LoadedData, register_loader
-from jtask2vec.tasks.readers import cell, check_text, column_index, iter_rows, read_text
+from jtask2vec.tasks.readers import BAD_ROWS, BadRows, cell, check_text, column_index, iter_lines, iter_rows
 
 SPLIT_VALUES = ("train", "dev", "test")
 
@@ -35,6 +35,9 @@ def _sort_key(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
+WILDCARD = "*"
+
+
 def map_labels(
     raw: list[str],
     lines: list[tuple[str, int | None]],
@@ -47,12 +50,18 @@ def map_labels(
 ) -> tuple[list[int | None], tuple[str, str]]:
     """Map raw label values to 1 / 0 / ``None`` (dropped), with the rules in the module docstring.
 
-    ``positive`` alone: every other (non-dropped) value is 0. A value in neither set (when both are given),
-    or a third distinct value in auto mode, is a DataError at its line.
+    With ``positive`` and/or ``negative`` given, a value in neither set (nor in ``drop``) is a DataError at
+    its line, unless the other side is the wildcard ``"*"`` (``negative=("*",)``: every other value is 0).
+    Without either, a third distinct value is a DataError at its line.
     """
     pos, neg, dropped = set(positive), set(negative), set(drop)
     if pos & neg:
         raise ConfigError(f"label value(s) {', '.join(sorted(pos & neg))} are both positive and negative")
+    if WILDCARD in pos and WILDCARD in neg:
+        raise ConfigError("positive and negative cannot both be '*'")
+    for side in (pos, neg):
+        if WILDCARD in side and len(side) > 1:
+            raise ConfigError("'*' (every other value) must be the only value of positive or negative")
     out: list[int | None] = []
     if pos or neg:
         for value, (file, line) in zip(raw, lines, strict=True):
@@ -60,20 +69,23 @@ def map_labels(
                 out.append(None)
             elif value in pos:
                 out.append(1)
-            elif value in neg or (pos and not neg):
+            elif value in neg or WILDCARD in neg:
                 out.append(0)
+            elif WILDCARD in pos:
+                out.append(1)
             else:
                 raise DataError(
-                    f"label {value!r} is outside the binary set (positive: {', '.join(sorted(pos)) or '-'}; "
-                    f"negative: {', '.join(sorted(neg)) or '-'})",
+                    f"label {value!r} is neither positive ({', '.join(sorted(pos)) or '-'}) nor negative "
+                    f"({', '.join(sorted(neg)) or '-'})",
                     path=file,
                     line=line,
                     field=field,
-                    hint="map it with the positive/negative options or list it in drop",
+                    hint="list it in positive, negative or drop, or map every other value with "
+                    "negative='*' (or positive='*')",
                 )
         names = (
-            "|".join(sorted(neg, key=_sort_key)) if neg else "other",
-            "|".join(sorted(pos, key=_sort_key)) if pos else "other",
+            "|".join(sorted(neg, key=_sort_key)) if neg and WILDCARD not in neg else "other",
+            "|".join(sorted(pos, key=_sort_key)) if pos and WILDCARD not in pos else "other",
         )
     else:
         seen: list[str] = []
@@ -109,7 +121,6 @@ def map_labels(
 
 
 def _finish(
-    loader: str,
     path: Path,
     texts: list[str],
     raw_labels: list[str],
@@ -118,10 +129,16 @@ def _finish(
     options: dict[str, tuple[str, ...]],
     label_field: str,
     derivation: str,
+    skipped: BadRows,
 ) -> LoadedData:
+    if not texts:
+        raise DataError("no data rows", path=path)
     mapped, names = map_labels(raw_labels, origins, field=label_field, **options)  # type: ignore[arg-type]
     keep = [i for i, y in enumerate(mapped) if y is not None]
     n_dropped = len(mapped) - len(keep)
+    notes = [f"{n_dropped} rows dropped by the drop option"] if n_dropped else []
+    if skipped.note():
+        notes.append(skipped.note())  # type: ignore[arg-type]
     return LoadedData(
         texts=[texts[i] for i in keep],
         labels=np.asarray([mapped[i] for i in keep], dtype=np.int64),
@@ -131,29 +148,54 @@ def _finish(
         derivation=derivation + f"; labels: {names[0]} -> 0, {names[1]} -> 1",
         files=(str(path),),
         main_file=str(path),
-        notes=[f"{n_dropped} rows dropped by the drop option"] if n_dropped else [],
+        notes=notes,
         corpus_splits=None if splits is None else [splits[i] for i in keep],
         origins=[origins[i] for i in keep],
     )
 
 
+def _label(value: str, path: Path, line: int, field: str) -> str:
+    """A label value with surrounding white space removed (in every format); empty is an error."""
+    label = value.strip()
+    if not label:
+        raise DataError("empty label", path=path, line=line, field=field)
+    return label
+
+
+def _split(value: str, path: Path, line: int, field: str) -> str:
+    split = value.strip()
+    if split not in SPLIT_VALUES:
+        raise DataError(
+            f"split {split!r} is not one of {', '.join(SPLIT_VALUES)}", path=path, line=line, field=field
+        )
+    return split
+
+
 def _read_delimited(
-    loader: str,
     data_dir: Path | None,
     path: str,
     delimiter: str,
-    text_column: str,
-    label_column: str,
-    split_column: str,
+    columns: tuple[str, str, str],
     header: bool,
     encoding: str,
     quoting: str,
+    multiline: bool,
+    bad_rows: str,
     options: dict[str, tuple[str, ...]],
 ) -> LoadedData:
-    if quoting not in ("minimal", "none"):
-        raise ConfigError(f"loader {loader!r}, option 'quoting' must be 'minimal' or 'none', not {quoting!r}")
+    text_column, label_column, split_column = columns
     file = resolve_input(path, data_dir)
-    head, rows = iter_rows(file, delimiter=delimiter, quoting=quoting, header=header, encoding=encoding)
+    skipped = BadRows()
+    head, rows = iter_rows(
+        file,
+        delimiter=delimiter,
+        quoting=quoting,
+        header=header,
+        encoding=encoding,
+        multiline=multiline,
+        bad_rows=bad_rows,
+        skipped=skipped,
+    )
     ti = column_index(head, text_column, file)
     li = column_index(head, label_column, file)
     si = column_index(head, split_column, file) if split_column else None
@@ -163,35 +205,22 @@ def _read_delimited(
     origins: list[tuple[str, int | None]] = []
     for line, row in rows:
         texts.append(check_text(cell(row, ti, file, line, text_column), file, line, text_column))
-        label = cell(row, li, file, line, label_column).strip()
-        if not label:
-            raise DataError("empty label", path=file, line=line, field=label_column)
-        raw.append(label)
+        raw.append(_label(cell(row, li, file, line, label_column), file, line, label_column))
         if splits is not None and si is not None:
-            s = cell(row, si, file, line, split_column).strip()
-            if s not in SPLIT_VALUES:
-                raise DataError(
-                    f"split {s!r} is not one of {', '.join(SPLIT_VALUES)}",
-                    path=file,
-                    line=line,
-                    field=split_column,
-                )
-            splits.append(s)
+            splits.append(_split(cell(row, si, file, line, split_column), file, line, split_column))
         origins.append((str(file), line))
-    if not texts:
-        raise DataError("no data rows", path=file)
     derivation = f"text = column {text_column!r}, label = column {label_column!r}"
-    return _finish(loader, file, texts, raw, origins, splits, options, label_column, derivation)
+    return _finish(file, texts, raw, origins, splits, options, label_column, derivation, skipped)
 
 
 def _label_options(
     positive: tuple[str, ...], negative: tuple[str, ...], drop: tuple[str, ...], label_names: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
     def strings(values: tuple[str, ...] | str | int) -> tuple[str, ...]:
-        # YAML may give a scalar or numbers (positive: [4, 5]); labels are compared as strings.
+        # YAML may give a scalar or numbers (positive: [4, 5]); labels are compared as stripped strings.
         if isinstance(values, (str, int, float)):
             values = (values,)  # type: ignore[assignment]
-        return tuple(str(v) for v in values)  # type: ignore[union-attr]
+        return tuple(str(v).strip() for v in values)  # type: ignore[union-attr]
 
     return {
         "positive": strings(positive),
@@ -223,21 +252,26 @@ def load_csv(
     delimiter: str = ",",
     encoding: str = "utf-8",
     quoting: str = "minimal",
+    multiline: bool = False,
+    bad_rows: str = "error",
 ) -> LoadedData:
-    """A delimited file; without a header row, columns are 0-based numbers (``text_column=0``)."""
+    """A delimited file; without a header row, columns are 0-based numbers (``text_column=0``).
+
+    ``quoting=minimal``: CSV double quotes (strict); ``multiline=true`` allows line breaks inside quoted
+    fields. ``bad_rows=skip`` skips (and counts) rows with the wrong number of fields instead of failing.
+    """
     if not path:
         raise ConfigError("loader 'csv' needs option path=FILE")
     return _read_delimited(
-        "csv",
         data_dir,
         path,
         delimiter,
-        text_column,
-        label_column,
-        split_column,
+        (text_column, label_column, split_column),
         header,
         encoding,
         quoting,
+        multiline,
+        bad_rows,
         _label_options(positive, negative, drop, label_names),
     )
 
@@ -262,24 +296,30 @@ def load_tsv(
     label_names: tuple[str, ...] = (),
     header: bool = True,
     encoding: str = "utf-8",
-    quoting: str = "minimal",
+    quoting: str = "none",
+    multiline: bool = False,
+    bad_rows: str = "error",
 ) -> LoadedData:
-    """As ``csv`` with a tab delimiter (``quoting=none`` when quotes are ordinary characters)."""
+    """As ``csv`` with a tab delimiter; quotes are ordinary characters unless ``quoting=minimal``."""
     if not path:
         raise ConfigError("loader 'tsv' needs option path=FILE")
     return _read_delimited(
-        "tsv",
         data_dir,
         path,
         "\t",
-        text_column,
-        label_column,
-        split_column,
+        (text_column, label_column, split_column),
         header,
         encoding,
         quoting,
+        multiline,
+        bad_rows,
         _label_options(positive, negative, drop, label_names),
     )
+
+
+def _json_label(value: object) -> str:
+    """JSON label values compared as strings: ``true``/``false``/``null`` as in JSON, numbers as written."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
 @register_loader(
@@ -301,25 +341,38 @@ def load_jsonl(
     drop: tuple[str, ...] = (),
     label_names: tuple[str, ...] = (),
     encoding: str = "utf-8",
+    bad_rows: str = "error",
 ) -> LoadedData:
-    """One JSON object per line; label values are compared as strings (``1``, ``true``, ``"pos"``)."""
+    """One JSON object per line; label values are compared as strings (``1``, ``true``, ``"pos"``).
+
+    ``bad_rows=skip`` skips (and counts) lines that are not a JSON object instead of failing.
+    """
     if not path:
         raise ConfigError("loader 'jsonl' needs option path=FILE")
+    if bad_rows not in BAD_ROWS:
+        raise ConfigError(f"option 'bad_rows' must be 'error' or 'skip', not {bad_rows!r}")
     file = resolve_input(path, data_dir)
-    content = read_text(file, encoding)
+    skipped = BadRows()
     texts: list[str] = []
     raw: list[str] = []
     splits: list[str] | None = [] if split_field else None
     origins: list[tuple[str, int | None]] = []
-    for line, src in enumerate(content.splitlines(), start=1):
+    for line, src in iter_lines(file, encoding):
         if not src.strip():
             continue
         try:
             obj = json.loads(src)
         except json.JSONDecodeError as exc:
-            raise DataError(f"not valid JSON: {exc.msg}", path=file, line=line) from None
-        if not isinstance(obj, dict):
-            raise DataError("a line must hold a JSON object", path=file, line=line)
+            reason = f"not valid JSON: {exc.msg}"
+            obj = None
+        else:
+            reason = "" if isinstance(obj, dict) else "a line must hold a JSON object"
+        if reason:
+            if bad_rows == "skip":
+                skipped.rows.append((str(file), line, reason))
+                continue
+            raise DataError(reason, path=file, line=line, hint="fix the line, or skip it with bad_rows=skip")
+        assert isinstance(obj, dict)
         for name in (text_field, label_field, *((split_field,) if split_field else ())):
             if name not in obj:
                 raise DataError(
@@ -329,33 +382,14 @@ def load_jsonl(
         if not isinstance(text, str):
             raise DataError("text must be a string", path=file, line=line, field=text_field)
         texts.append(check_text(text, file, line, text_field))
-        value = obj[label_field]
-        label = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
-        if not label.strip() or value is None:
-            raise DataError("empty label", path=file, line=line, field=label_field)
-        raw.append(label)
+        raw.append(
+            _label(
+                _json_label(obj[label_field]) if obj[label_field] is not None else "", file, line, label_field
+            )
+        )
         if splits is not None:
-            s = str(obj[split_field])
-            if s not in SPLIT_VALUES:
-                raise DataError(
-                    f"split {s!r} is not one of {', '.join(SPLIT_VALUES)}",
-                    path=file,
-                    line=line,
-                    field=split_field,
-                )
-            splits.append(s)
+            splits.append(_split(str(obj[split_field]), file, line, split_field))
         origins.append((str(file), line))
-    if not texts:
-        raise DataError("no data lines", path=file)
     derivation = f"text = field {text_field!r}, label = field {label_field!r}"
-    return _finish(
-        "jsonl",
-        file,
-        texts,
-        raw,
-        origins,
-        splits,
-        _label_options(positive, negative, drop, label_names),
-        label_field,
-        derivation,
-    )
+    options = _label_options(positive, negative, drop, label_names)
+    return _finish(file, texts, raw, origins, splits, options, label_field, derivation, skipped)

@@ -3,14 +3,19 @@
 Order of the cuts (fixed, so stand-in tasks are disjoint and equal-sized):
 
 1. the loader derives the binary examples (``spec.options``);
-2. identical texts (or the loader's group keys) are grouped so they never straddle two splits or parts;
-   option ``dedupe=true`` instead keeps only the first occurrence of each text;
+2. with ``use_corpus_split``, a text (or group) the corpus puts in several splits is kept only in its
+   evaluation split (test, else dev, else train; copies counted in the notes); then identical texts (or
+   the loader's group keys) are grouped so they never straddle two splits or parts; option
+   ``dedupe=true`` instead keeps only the first occurrence of each text;
 3. ``spec.partition``: the examples are cut into ``parts`` disjoint stratified parts (seeded by the
    partition's own seed, so every part index sees the same cut) and part ``index`` is kept;
-4. ``spec.max_examples``: a stratified subsample of that many examples (seed ``spec.split.seed``);
+4. ``spec.max_examples``: a stratified subsample of that many examples (seed ``spec.split.seed``); a
+   loader with a ``sample`` option (rakuten-travel) draws it itself while streaming when there is no
+   partition and no dedupe;
 5. ``spec.split``: the corpus's own split (``use_corpus_split``) or a stratified, group-aware
    train/dev/test split from ``spec.split.seed``;
-6. validation: both classes overall and in every non-empty split; train and test non-empty.
+6. validation: no text in two splits (any copy left is dropped by the rule of step 2 and counted); both
+   classes overall and in every non-empty split; train and test non-empty.
 """
 
 from __future__ import annotations
@@ -33,7 +38,13 @@ from jtask2vec.tasks import rakuten as _rakuten  # noqa: F401
 from jtask2vec.tasks import synthetic as _synthetic  # noqa: F401
 from jtask2vec.tasks.base import SPLITS, Provenance, SplitName, Task
 from jtask2vec.tasks.loading import LOADERS, LoadedData, LoaderInfo, register_loader
-from jtask2vec.tasks.splits import stratified_partition, stratified_split, stratified_subsample
+from jtask2vec.tasks.splits import (
+    cross_split_copies,
+    leak_groups,
+    stratified_partition,
+    stratified_split,
+    stratified_subsample,
+)
 
 # Options every loader accepts; load_task consumes them before calling the loader.
 COMMON_OPTIONS: dict[str, Any] = {"dedupe": False}
@@ -125,39 +136,67 @@ def _check_classes(labels: np.ndarray, label_names: Sequence[str], where: str, p
         )
 
 
+def _cross_split_note(n_texts: int, n_dropped: int, where: str) -> str:
+    return (
+        f"{where}: {n_texts} texts (or groups) were in more than one split; {n_dropped} copies dropped "
+        "(an identical text is kept only in its evaluation split: test, else dev, else train)"
+    )
+
+
+def _drop_cross_split(keys: list[object], splits: Sequence[str]) -> tuple[np.ndarray, int, int]:
+    """Indices kept, number of distinct keys affected, number of copies dropped."""
+    drop = cross_split_copies(keys, splits)
+    affected = len({keys[i] for i in np.flatnonzero(drop)})
+    return np.flatnonzero(~drop), affected, int(drop.sum())
+
+
 def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
     """Load, derive, cut and validate the task ``spec`` describes (see the module docstring for the order)."""
     info = get_loader(spec.loader)
     options = dict(spec.options)
     dedupe = _bool_option(options.pop("dedupe", COMMON_OPTIONS["dedupe"]), "dedupe")
+    streamed_sample = (
+        "sample" in info.options
+        and "sample" not in options
+        and spec.max_examples is not None
+        and spec.partition is None
+        and not dedupe
+    )
+    if streamed_sample:  # the loader draws max_examples while streaming (memory bounded)
+        options.update(sample=spec.max_examples, sample_seed=spec.split.seed)
     data = _load(info, options, data_dir)
     notes = list(data.notes)
     texts = list(data.texts)
     labels = np.asarray(data.labels, dtype=np.int64)
     corpus = list(data.corpus_splits) if data.corpus_splits is not None else None
-    keys = list(data.groups) if data.groups is not None else texts
+    keys = leak_groups(texts, data.groups)
     _check_classes(labels, data.label_names, "the task", data.main_file, "label")
 
-    # 2. grouping / dedup
+    # 2. cross-split copies (corpus split), then grouping / dedup
     idx = np.arange(len(texts))
+    if spec.split.use_corpus_split and corpus is not None:
+        idx, affected, dropped = _drop_cross_split(keys, corpus)
+        if dropped:
+            notes.append(_cross_split_note(affected, dropped, "corpus split"))
     if dedupe:
         first: dict[str, int] = {}
         conflicts = 0
-        for i, t in enumerate(texts):
+        for i in idx:
+            t = texts[i]
             if t in first:
                 conflicts += int(labels[first[t]] != labels[i])
             else:
-                first[t] = i
+                first[t] = int(i)
         keep = np.asarray(sorted(first.values()), dtype=np.int64)
         notes.append(
-            f"dedupe: {len(texts) - len(keep)} repeated texts dropped (first occurrence kept; "
+            f"dedupe: {len(idx) - len(keep)} repeated texts dropped (first occurrence kept; "
             f"{conflicts} of them had a different label)"
         )
         idx = keep
     else:
-        repeated = sum(c - 1 for c in Counter(keys).values() if c > 1)
+        repeated = sum(c - 1 for c in Counter(keys[i] for i in idx).values() if c > 1)
         if repeated:
-            what = "texts" if data.groups is None else "group keys"
+            what = "texts" if data.groups is None else "texts or group keys"
             notes.append(f"{repeated} repeated {what}: identical ones are kept together in one split/part")
 
     # 3. partition
@@ -207,7 +246,11 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
             f"seed {sc.seed}"
         )
 
-    # 6. validation
+    # 6. validation: no text in two splits (whatever the mode), both classes everywhere
+    kept, affected, dropped = _drop_cross_split([keys[i] for i in idx], splits)
+    if dropped:
+        notes.append(_cross_split_note(affected, dropped, "after the split"))
+        idx, sel_labels, splits = idx[kept], sel_labels[kept], [splits[i] for i in kept]
     split_arr = np.asarray(splits)
     for s in SPLITS:
         mask = split_arr == s

@@ -8,6 +8,7 @@ and dealt out, so the same inputs and seed always give the same result, independ
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 import numpy as np
@@ -157,3 +158,120 @@ def stratified_partition(
             buckets[k].extend(int(i) for i in members[u])
             filled[k] += len(members[u])
     return [np.sort(np.asarray(b, dtype=np.int64)) for b in buckets]
+
+
+def _allocation(labels: np.ndarray, n: int) -> dict[int, int]:
+    classes = np.unique(labels)
+    counts = np.array([(labels == c).sum() for c in classes], dtype=np.int64)
+    return {int(c): int(k) for c, k in zip(classes, _largest_remainder(counts, n), strict=True)}
+
+
+def bottom_k_subsample(labels: Sequence[int] | np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of the stratified sample :class:`StreamingSample` draws, computed in memory.
+
+    Example ``i`` gets key ``default_rng(seed).random(N)[i]``; class ``c`` keeps its ``k_c`` examples with
+    the smallest keys (ties: the earlier example), ``k_c`` allocated as in :func:`stratified_subsample`.
+    """
+    y = _as_labels(labels)
+    if n < 1:
+        raise ValueError("subsample size must be >= 1")
+    if n >= len(y):
+        return np.arange(len(y), dtype=np.int64)
+    keys = np.random.default_rng(seed).random(len(y))
+    chosen = []
+    for c, k in _allocation(y, n).items():
+        idx = np.flatnonzero(y == c)
+        chosen.append(idx[np.argsort(keys[idx], kind="stable")[:k]])
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+class StreamingSample:
+    """The :func:`bottom_k_subsample` of a stream, drawn in one pass with memory for ``n`` items per class.
+
+    ``offer(label, item)`` for every item in order; ``result()`` gives the kept ``(label, item)`` pairs in
+    offer order, and ``seen`` the number of items offered. Keys come from ``default_rng(seed).random``
+    in blocks (the same sequence as one call for all items); each class keeps a max-heap of its ``n``
+    smallest keys, and at the end the allocation over the final class counts decides how many it keeps.
+    """
+
+    _BLOCK = 4096
+
+    def __init__(self, n: int, seed: int) -> None:
+        if n < 1:
+            raise ValueError("sample size must be >= 1")
+        self.n = n
+        self.seen = 0
+        self._rng = np.random.default_rng(seed)
+        self._keys = np.empty(0)
+        self._heaps: dict[int, list[tuple[float, int, object]]] = {}
+        self._counts: dict[int, int] = {}
+
+    def offer(self, label: int, item: object) -> None:
+        pos = self.seen % self._BLOCK
+        if pos == 0:
+            self._keys = self._rng.random(self._BLOCK)
+        key = float(self._keys[pos])
+        heap = self._heaps.setdefault(label, [])
+        self._counts[label] = self._counts.get(label, 0) + 1
+        entry = (-key, -self.seen, item)  # max-heap on (key, position): the worst kept item on top
+        if len(heap) < self.n:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+        self.seen += 1
+
+    def result(self) -> list[tuple[int, object]]:
+        labels = np.repeat(list(self._counts), list(self._counts.values()))
+        alloc = _allocation(labels, self.n) if self.seen > self.n else dict(self._counts)
+        kept: list[tuple[int, int, object]] = []
+        for label, heap in self._heaps.items():
+            best = sorted(heap, reverse=True)[: alloc.get(label, 0)]  # smallest keys first
+            kept.extend((-neg_pos, label, item) for _, neg_pos, item in best)
+        kept.sort(key=lambda t: t[0])
+        return [(label, item) for _, label, item in kept]
+
+
+# Which copy of a text found in several splits is kept: the evaluation split wins.
+SPLIT_PRIORITY = {"test": 0, "dev": 1, "train": 2, "trainval": 2}
+
+
+def leak_groups(texts: Sequence[str], groups: Sequence[object] | None) -> list[object]:
+    """Keys that keep identical texts *and* equal group keys together (connected components).
+
+    Without ``groups`` the texts themselves; with them, examples sharing a text or a group key get one
+    key (the index of the component's first example), so no split can separate identical texts.
+    """
+    if groups is None:
+        return list(texts)
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for values in (texts, groups):
+        first: dict[object, int] = {}
+        for i, v in enumerate(values):
+            j = first.setdefault(v, i)
+            a, b = root(i), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [root(i) for i in range(len(texts))]
+
+
+def cross_split_copies(keys: Sequence[object], splits: Sequence[str]) -> np.ndarray:
+    """Boolean mask of the examples to drop so that no key is in two splits.
+
+    A key found in several splits is kept only in the one of highest :data:`SPLIT_PRIORITY` (test, then
+    dev, then train): its copies in the other splits are marked.
+    """
+    if len(keys) != len(splits):
+        raise ValueError("keys and splits must have the same length")
+    best: dict[object, int] = {}
+    for k, s in zip(keys, splits, strict=True):
+        rank = SPLIT_PRIORITY[s]
+        if rank < best.get(k, 99):
+            best[k] = rank
+    return np.array([SPLIT_PRIORITY[s] > best[k] for k, s in zip(keys, splits, strict=True)], dtype=bool)
