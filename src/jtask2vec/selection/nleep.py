@@ -32,7 +32,7 @@ def reduce_features(f: np.ndarray, variance: float, seed: int) -> np.ndarray:
     """Scores on the leading principal components explaining ``variance`` of the variance (N, K)."""
     if f.shape[1] == 1:
         return f - f.mean(axis=0)
-    pca = PCA(n_components=variance, svd_solver="full", random_state=seed)
+    pca = PCA(n_components=variance, svd_solver="covariance_eigh", random_state=seed)
     return pca.fit_transform(f)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.covariance import LedoitWolf
 
 from jtask2vec.selection._inputs import check_features, check_labels
-from jtask2vec.selection.hscore import class_mean_rows
+from jtask2vec.selection.hscore import between_class_deviations, trace_inverse_times
 
 
 def shrinkage_hscore(features: np.ndarray, labels: np.ndarray) -> float:
@@ -30,8 +30,6 @@ def shrinkage_hscore(features: np.ndarray, labels: np.ndarray) -> float:
     codes, n_classes = check_labels("hscore-shrinkage", labels, f.shape[0])
     lw = LedoitWolf(assume_centered=False).fit(f)
     alpha = float(lw.shrinkage_)
-    g = class_mean_rows(f, codes, n_classes)
-    g = g - g.mean(axis=0)
-    cov_g = g.T @ g / f.shape[0]
-    inverse = np.linalg.pinv(lw.covariance_, rcond=1e-15, hermitian=True)  # α = 0 may leave S singular
-    return float((1.0 - alpha) * np.trace(inverse @ cov_g))
+    deviations, counts = between_class_deviations(f, codes, n_classes)
+    # tr(cov_α⁻¹ (1 − α) cov_g) with cov_g = Σ_c n_c d_c d_cᵀ / N
+    return (1.0 - alpha) * trace_inverse_times(lw.covariance_, deviations, counts / f.shape[0], 1e-15)

@@ -15,13 +15,14 @@ is exactly 0 when every class has the same examples (identical classes). Higher 
 Deliberate deviations from the authors' published code, which weights each class by 1/C instead of n_c/N
 and writes 1/(N·eps) for D/(N ε²): the paper's formula is used (the two agree for balanced classes up to
 the choice of ε), because with the 1/C weights the non-negativity above does not hold for unbalanced
-targets. ``eps`` is ε (default 0.01, ε² = 1e-4). The log-determinants are computed from the eigenvalues of
-the smaller Gram matrix (ZᵀZ or ZZᵀ share their nonzero eigenvalues).
+targets. ``eps`` is ε (default 0.01, ε² = 1e-4). The log-determinants are computed by Cholesky from the
+smaller Gram matrix (det(I + c ZᵀZ) = det(I + c ZZᵀ)).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cholesky
 
 from jtask2vec.selection._inputs import check_features, check_labels
 
@@ -31,8 +32,9 @@ def coding_rate(z: np.ndarray, eps: float, d: int | None = None) -> float:
     n, dims = z.shape
     d = dims if d is None else d
     gram = z.T @ z if n >= dims else z @ z.T
-    eigenvalues = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
-    return float(0.5 * np.sum(np.log1p(d / (n * eps * eps) * eigenvalues)))
+    # I + c·gram is symmetric positive definite (eigenvalues ≥ 1): its log-determinant from a Cholesky factor
+    factor = cholesky(np.eye(gram.shape[0]) + d / (n * eps * eps) * gram, lower=True, check_finite=False)
+    return float(np.sum(np.log(np.diag(factor))))
 
 
 def transrate(features: np.ndarray, labels: np.ndarray, *, eps: float = 0.01) -> float:
