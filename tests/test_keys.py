@@ -30,8 +30,8 @@ BASE: dict[str, Any] = {
 }
 
 ALL = frozenset(keys.STAGE_VERSIONS)
-DATA = ALL  # a task's data reaches every stage (its fine-tunes, embeddings, t0's sample, TextEmb, LogME)
-TRAINING = frozenset({"finetune", "embedding", "logme"})  # checkpoints and what reads them
+DATA = ALL  # a task's data reaches every stage (fine-tunes, embeddings, t0's sample, TextEmb, scores)
+TRAINING = frozenset({"finetune", "embedding", "selector-score"})  # checkpoints and what reads them
 FISHER = frozenset({"embedding", "trivial-embedding"})
 NONE: frozenset[str] = frozenset()
 
@@ -39,7 +39,7 @@ NONE: frozenset[str] = frozenset()
 EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "name": ("other", NONE),
     "description": ("words", NONE),
-    "tasks.0.name": ("a2", frozenset({"finetune", "embedding", "logme"})),
+    "tasks.0.name": ("a2", frozenset({"finetune", "embedding", "selector-score"})),
     "tasks.0.options": ({"n": 61, "seed": 1, "style": "hotel"}, DATA),
     "tasks.0.split.dev_fraction": (0.2, DATA),
     "tasks.0.split.test_fraction": (0.3, DATA),
@@ -48,8 +48,8 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "tasks.0.max_examples": (40, DATA),
     "tasks.0.stand_in_for": ("x", NONE),
     "tasks.0.description": ("words", NONE),
-    "sources": (["a", "b"], frozenset({"finetune", "logme"})),  # fewer transfer cells / LogME pairs
-    "targets": (["a", "b"], frozenset({"finetune", "logme"})),
+    "sources": (["a", "b"], frozenset({"finetune", "selector-score"})),  # fewer transfer cells / pairs
+    "targets": (["a", "b"], frozenset({"finetune", "selector-score"})),
     "probe.name": ("tiny-random-bert:1", ALL),
     "probe.pooling": ("mean", ALL),
     "probe.max_length": (24, ALL),
@@ -75,7 +75,8 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "fisher.batch_size": (4, FISHER),  # numerically the same up to rounding: keyed to be safe
     "fisher.save_raw": (True, FISHER),  # the artifact holds different files
     "evaluation.distances": (["cosine"], frozenset({"trivial-embedding"})),  # no asymmetric: no t0
-    "evaluation.baselines": (["random"], frozenset({"textemb", "logme"})),
+    "evaluation.baselines": (["random"], frozenset({"textemb", "selector-score"})),
+    "evaluation.feature_layers": ("mean", frozenset({"selector-score"})),
     "evaluation.bootstrap_samples": (500, NONE),
     "evaluation.confidence": (0.9, NONE),
     "evaluation.ci_method": ("t", NONE),
@@ -162,11 +163,11 @@ def test_bumping_a_stage_version_changes_only_that_stage_and_its_dependents(
     monkeypatch: pytest.MonkeyPatch, base_keys: dict[str, set[str]]
 ) -> None:
     for stage, dependents in (
-        ("finetune", {"finetune", "embedding", "logme"}),
+        ("finetune", {"finetune", "embedding", "selector-score"}),
         ("embedding", {"embedding"}),
         ("trivial-embedding", {"trivial-embedding"}),
         ("textemb", {"textemb"}),
-        ("logme", {"logme"}),
+        ("selector-score", {"selector-score"}),
     ):
         with monkeypatch.context() as patch:
             patch.setitem(keys.STAGE_VERSIONS, stage, "bumped")

@@ -64,7 +64,9 @@ def test_every_table_is_filled(finished_run: tuple[Path, RunResults]) -> None:
     assert distances == {"cosine", "normalized-cosine", "rms-cosine", "asymmetric", "symmetric-kl"}
     selectors = set(results.scores["selector"])
     assert {f"task2vec:{d}" for d in distances} <= selectors
-    assert {"random", "datasize", "textemb", "logme"} <= selectors
+    from jtask2vec.selection import SELECTORS
+
+    assert set(SELECTORS) <= selectors  # every selector, the feature-based ones included, by default
     assert {"top1_hit", "ndcg"} <= set(results.evaluation["metric"])
     assert set(results.baseline_tests["target"]) == set(tasks)
 
@@ -106,7 +108,7 @@ def test_rerun_recomputes_nothing(
 
     monkeypatch.setattr(training, "train_classifier", fail)
     monkeypatch.setattr("jtask2vec.embedding.embed_task", fail)
-    monkeypatch.setattr("jtask2vec.selection.logme", fail)
+    monkeypatch.setattr("jtask2vec.selection.feature_based.extract_target_features", fail)
     again = run_suite(load_suite(tiny_suite_file), runs, progress=False, report=False)
     pd.testing.assert_frame_equal(
         first.transfer.reset_index(drop=True), again.transfer.reset_index(drop=True), check_dtype=False

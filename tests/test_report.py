@@ -579,14 +579,19 @@ def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
     results = make_results(seeds=[0, 1, 2])
     transfer, scores = results.transfer, results.scores.copy()
     scores["score"] += np.random.default_rng(0).normal(0, 0.1, len(scores))
-    evaluation, per_target = evaluate_selectors(scores, transfer, bootstrap_samples=200)
+    evaluation, per_target = evaluate_selectors(
+        scores, transfer, bootstrap_samples=200, ci_method="bootstrap"
+    )
     results.scores = scores
     results.evaluation, results.per_target = evaluation, per_target
     results.baseline_tests = baseline_tests(transfer)
     md = write_report(results, tmp_path / "real").markdown.read_text(encoding="utf-8")
     ev = find_table(md, "selector", "top1_hit")
     metrics = [h.split(" ")[0] for h in ev[0][1:]]
-    assert metrics[:3] == ["top1_hit", "regret@1", "regret@3"] and metrics[-1] == "n_sources"
+    assert (
+        metrics[:4] == ["top1_hit", "top1_tied_hit", "regret@1", "regret_rel@1"]
+        and metrics[-1] == "n_sources"
+    )
     assert [r[0] for r in ev[1:]][:3] == ["task2vec:cosine", "task2vec:normalized-cosine", "random"]
     assert "random:expected" in [r[0] for r in ev[1:]]
     row = evaluation[(evaluation["selector"] == "random") & (evaluation["metric"] == "regret@1")].iloc[0]
@@ -594,6 +599,8 @@ def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
     assert "On top1_hit (higher is better)" in md and "On regret@1 (lower is better)" in md
     assert "beats, Bonferroni-adjusted" in md
     assert "With only 3 seeds a percentile bootstrap" in md
+    assert "Paired over targets" in md and "Holm" in md  # the paired verdict
+    assert "statistically tied with the best" in md
 
 
 def test_ties_and_order(tmp_path: Path) -> None:

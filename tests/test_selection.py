@@ -26,7 +26,15 @@ TEXTS = ["今日は良い天気です。", "最悪のサービスでした", "�
 
 
 def test_selector_names() -> None:
-    assert set(SELECTORS) == {"random", "datasize", "textemb", "logme"}
+    assert set(SELECTORS) == {
+        "random", "datasize", "textemb", "logme", "hscore", "hscore-shrinkage", "leep", "nce", "nleep", "gbc",
+        "transrate", "knn",
+    }  # fmt: skip
+    from typing import get_args
+
+    from jtask2vec.config import SelectorName
+
+    assert set(get_args(SelectorName)) == set(SELECTORS)  # every selector can be named in a suite
 
 
 def test_random_scores_are_seeded_and_order_free() -> None:

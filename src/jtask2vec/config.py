@@ -106,7 +106,23 @@ class FisherConfig(_Strict):
 
 
 DistanceName = Literal["cosine", "normalized-cosine", "rms-cosine", "asymmetric", "symmetric-kl"]
-SelectorName = Literal["random", "datasize", "textemb", "logme"]
+SelectorName = Literal[
+    "random",
+    "datasize",
+    "textemb",
+    "logme",
+    "hscore",
+    "hscore-shrinkage",
+    "leep",
+    "nce",
+    "nleep",
+    "gbc",
+    "transrate",
+    "knn",
+]
+# Every selector is on by default: the feature-based ones share one forward pass per (source, target, seed)
+# and each scores a pair in about a second or less (bench/selectors.py).
+ALL_SELECTORS: list[SelectorName] = list(SelectorName.__args__)
 
 
 class EvaluationConfig(_Strict):
@@ -117,13 +133,16 @@ class EvaluationConfig(_Strict):
         "asymmetric",
         "symmetric-kl",
     ]
-    baselines: list[SelectorName] = ["random", "datasize", "textemb", "logme"]
+    baselines: list[SelectorName] = ALL_SELECTORS
+    # Features of the feature-based selectors: "last" = the head's input (pooled last layer); "mean" = mean
+    # over the transformer layers of each layer's pooled output. LEEP/NCE use the head's probabilities.
+    feature_layers: Literal["last", "mean"] = "last"
     bootstrap_samples: int = Field(2000, ge=100)
     confidence: float = Field(0.95, gt=0, lt=1)
-    # "bootstrap": percentile bootstrap over seeds (the study's question, as specified); "t": Student-t
-    # interval over seeds, better calibrated with few seeds (measured coverage of a nominal 95% bootstrap
-    # interval: 50% with 2 seeds, 74% with 3, 81% with 5; t: 94-96%). See jtask2vec.evaluation.
-    ci_method: Literal["bootstrap", "t"] = "bootstrap"
+    # "t" (default): Student-t interval over seeds; "bootstrap": percentile bootstrap over seeds (optionally
+    # crossed with targets, resample_targets); "hierarchical": nested bootstrap over targets then seeds.
+    # Measured coverage of nominal 95% intervals: see docs/method.md and jtask2vec.evaluation.intervals.
+    ci_method: Literal["t", "bootstrap", "hierarchical"] = "t"
     resample_targets: bool = Field(False, description="also resample targets in the bootstrap")
     regret_ks: list[int] = [1, 3]
     asymmetric_alpha: float = Field(0.15, ge=0)

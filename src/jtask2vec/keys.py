@@ -29,7 +29,9 @@ STAGE_VERSIONS: dict[str, str] = {
     "embedding": "1",  # fisher/*, embedding.py
     "trivial-embedding": "1",  # distances.trivial_embedding_for_probe + embedding.trivial_embedding
     "textemb": "1",  # selection/textemb.text_embedding
-    "logme": "1",  # selection/logme.py + selection/textemb.extract_features
+    # selection/features.py (one pass: pooled features + head probabilities); each selector has its own
+    # version too: jtask2vec.selection.feature_based.VERSIONS
+    "selector-score": "1",
 }
 
 # Store kinds of the stages (the store folder each one publishes to).
@@ -48,7 +50,7 @@ def stage_key(stage: str, payload: Mapping[str, Any]) -> str:
     """The key of an artifact of ``stage``: a hash of its algorithm version and ``payload``."""
     if stage not in STAGE_VERSIONS:
         raise KeyError(f"unknown stage {stage!r}; known: {', '.join(STAGE_VERSIONS)}")
-    return content_key({"stage": stage, "version": STAGE_VERSIONS[stage], **payload})
+    return content_key({"stage": stage, "stage_version": STAGE_VERSIONS[stage], "inputs": dict(payload)})
 
 
 def probe_identity(probe: ProbeIdentity) -> dict[str, Any]:
@@ -101,10 +103,22 @@ def textemb_key(probe: ProbeIdentity, task: Task) -> str:
     return stage_key("textemb", {**probe_identity(probe), "data": task.data_hash})
 
 
-def logme_key(checkpoint_key: str, target: Task, probe: ProbeIdentity) -> str:
-    """LogME of the target's train labels on features of a fine-tuned source checkpoint."""
+def selector_score_key(
+    selector: str, checkpoint_key: str, target: Task, probe: ProbeIdentity, *, layers: str, seed: int
+) -> str:
+    """A feature-based selector's score (LogME, H-score, LEEP...) of the target's train labels through a
+    fine-tuned source checkpoint: the checkpoint, the target's data, the probe, plus the selector's own
+    inputs (version, feature layers, seed; :func:`~jtask2vec.selection.feature_based.score_inputs`)."""
+    from jtask2vec.selection.feature_based import score_inputs
+
     return stage_key(
-        "logme", {"checkpoint": checkpoint_key, "target": target.data_hash, **probe_identity(probe)}
+        "selector-score",
+        {
+            "checkpoint": checkpoint_key,
+            "target": target.data_hash,
+            **probe_identity(probe),
+            **score_inputs(selector, layers, seed),
+        },
     )
 
 
@@ -113,11 +127,15 @@ def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIde
 
     The plan mirrors the pipeline: a fine-tune per (task, seed); transfer target fine-tunes per (source,
     target, seed) plus each target's baseline with ``target_training``; an embedding per (task, seed);
-    ``t0`` per seed when the asymmetric distance is evaluated; TextEmb per task and LogME per (source,
-    target, seed) when those baselines are on. ``store gc`` keeps these.
+    ``t0`` per seed when the asymmetric distance is evaluated; TextEmb per task and each feature-based
+    selector's score per (source, target, seed) when those baselines are on. ``store gc`` keeps these.
     """
     keys: dict[str, set[str]] = {stage: set() for stage in STAGE_VERSIONS}
+    from jtask2vec.selection.feature_based import split_feature_selectors
+
     wanted = set(suite.evaluation.baselines)
+    feature_based, _ = split_feature_selectors(suite.evaluation.baselines)
+    layers = suite.evaluation.feature_layers
     for seed in suite.seeds:
         checkpoints = {
             name: finetune_key(tasks[name], probe, suite.training, seed) for name in suite.task_names
@@ -131,8 +149,10 @@ def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIde
                 keys["finetune"].add(
                     finetune_key(tasks[target], probe, suite.target_training, seed, checkpoints[source])
                 )
-                if "logme" in wanted:
-                    keys["logme"].add(logme_key(checkpoints[source], tasks[target], probe))
+                keys["selector-score"].update(
+                    selector_score_key(s, checkpoints[source], tasks[target], probe, layers=layers, seed=seed)
+                    for s in feature_based
+                )
         keys["embedding"].update(embedding_key(c, suite.fisher, probe, seed) for c in checkpoints.values())
         if "asymmetric" in suite.evaluation.distances:
             keys["trivial-embedding"].add(trivial_embedding_key(probe, suite.fisher, seed, tasks.values()))

@@ -1,7 +1,7 @@
 """From a suite to a verdict: finetune -> embed -> similarity -> transfer -> evaluate -> report.
 
 Each stage is a method of :class:`Pipeline` over explicit inputs; every expensive artifact (fine-tuned
-checkpoint, embedding, text embedding, LogME score, transfer cell) is cached in the content-addressed
+checkpoint, embedding, text embedding, selector score, transfer cell) is cached in the content-addressed
 :class:`~jtask2vec.store.ArtifactStore` under ``<runs_dir>/store``, so a re-run reuses what is done and an
 interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/``.
 """
@@ -34,6 +34,7 @@ from jtask2vec.tasks.lengths import token_length_stats
 from jtask2vec.tasks.registry import load_task
 
 TASK2VEC_PREFIX = "task2vec:"
+SCORE_KIND = "selector-score"  # store kind of the feature-based selectors' scores
 
 
 @dataclass
@@ -259,12 +260,13 @@ class Pipeline:
 
     def baseline_scores(self) -> pd.DataFrame:
         from jtask2vec import selection
+        from jtask2vec.selection.feature_based import split_feature_selectors
 
-        wanted = self.suite.evaluation.baselines
+        featured, wanted = split_feature_selectors(self.suite.evaluation.baselines)
         frames = []
         sizes = {name: len(self.tasks[name].indices("train")) for name in self.suite.task_names}
         textemb = self.text_embeddings() if "textemb" in wanted else {}
-        logme = self.logme_scores() if "logme" in wanted else {}
+        feature_scores = self.feature_scores(featured)
         for seed in self.suite.seeds:
             for target in self.suite.target_names:
                 sources = self.candidates(target)
@@ -286,9 +288,9 @@ class Pipeline:
                             "textemb", seed, target, selection.textemb_scores(textemb, target, sources)
                         )
                     )
-                if "logme" in wanted:
-                    scores = {source: logme[(seed, source, target)] for source in sources}
-                    frames.append(selection.scores_table("logme", seed, target, scores))
+                for name in featured:
+                    scores = {source: feature_scores[(seed, source, target, name)] for source in sources}
+                    frames.append(selection.scores_table(name, seed, target, scores))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def text_embeddings(self) -> dict[str, np.ndarray]:
@@ -305,34 +307,51 @@ class Pipeline:
             out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
         return out
 
-    def logme_scores(self) -> dict[tuple[int, str, str], float]:
-        """``(seed, source, target) ->`` LogME of the target's train labels on features from the
-        source-fine-tuned encoder (cached per pair; each source checkpoint is loaded at most once a seed)."""
-        from jtask2vec.selection import extract_features, logme
+    def feature_scores(self, selectors: list[str]) -> dict[tuple[int, str, str, str], float]:
+        """``(seed, source, target, selector) ->`` score of a feature-based selector (LogME, H-score, LEEP...)
+        on the target's train split through the source-fine-tuned classifier. Each score is cached on its
+        own (:func:`~jtask2vec.keys.selector_score_key`); the features of a (source, target,
+        seed) are extracted once, only if some requested score is missing, and each source checkpoint is
+        loaded at most once a seed."""
+        from jtask2vec.selection.feature_based import feature_selector_scores
 
-        out: dict[tuple[int, str, str], float] = {}
+        layers = self.suite.evaluation.feature_layers
+        out: dict[tuple[int, str, str, str], float] = {}
         for seed in self.suite.seeds:
             for source in self.suite.source_names:
-                checkpoint = self.checkpoint_key(source, seed)
+                checkpoint = self.checkpoint_key(source, seed) if selectors else ""
                 model = None
                 for target in self.suite.target_names:
-                    if target == source:
+                    if target == source or not selectors:
                         continue
                     task = self.tasks[target]
-                    key = keys.logme_key(checkpoint, task, self.probe)
-                    if not self.store.exists("logme", key):
+                    score_keys = {
+                        name: keys.selector_score_key(
+                            name, checkpoint, task, self.probe, layers=layers, seed=seed
+                        )
+                        for name in selectors
+                    }
+                    missing = [n for n in selectors if not self.store.exists(SCORE_KIND, score_keys[n])]
+                    if missing:
                         if model is None:
                             model, tokenizer, _ = self.load_classifier(source, seed)
-                        features = extract_features(
+                        values = feature_selector_scores(
                             model,
                             tokenizer,
                             task.texts_of("train"),
-                            self.probe.max_length,
-                            self.suite.training.eval_batch_size,
+                            task.labels_of("train"),
+                            missing,
+                            max_length=self.probe.max_length,
+                            batch_size=self.suite.training.eval_batch_size,
+                            layers=layers,
+                            seed=seed,
                         )
-                        value = float(logme(features, task.labels_of("train")))
-                        self.store.write_json("logme", key, {"logme": value})
-                    out[(seed, source, target)] = float(self.store.read_json("logme", key)["logme"])
+                        for name, value in values.items():
+                            self.store.write_json(SCORE_KIND, score_keys[name], {name: value})
+                    for name in selectors:
+                        out[(seed, source, target, name)] = float(
+                            self.store.read_json(SCORE_KIND, score_keys[name])[name]
+                        )
         return out
 
     # ---- stage 6: evaluation -------------------------------------------------------------------------

@@ -339,6 +339,8 @@ _METRIC_GROUPS = [
     r"^hit",
     r"^regret",
     r"^ndcg",
+    r"^robs",
+    r"^tror",
     r"^spearman",
     r"^kendall",
     r"^pearson",
@@ -360,6 +362,8 @@ def metric_order(metrics: list[str]) -> list[str]:
         group = next(
             (i for i, pat in enumerate(_METRIC_GROUPS) if re.search(pat, lower)), len(_METRIC_GROUPS)
         )
+        if is_count(metric):
+            group = len(_METRIC_GROUPS) + 1
         k = re.search(r"@(\d+)", lower)
         return group, float(k.group(1)) if k else -1.0, lower
 
@@ -367,8 +371,10 @@ def metric_order(metrics: list[str]) -> list[str]:
 
 
 def lower_is_better(metric: str) -> bool:
-    """Regret, ranks, errors and losses are better when lower; every other metric when higher."""
+    """Regret, ranks (ROBS, TROR), errors and losses are better when lower; every other metric when higher."""
     lower = metric.lower()
+    if lower.startswith(("robs", "tror")):
+        return True
     return any(word in lower for word in ("regret", "rank_of", "error", "loss", "mean_rank"))
 
 
@@ -436,7 +442,11 @@ def find_metric(metrics: list[str], kind: str) -> str | None:
     raise ValueError(kind)
 
 
-CI_METHOD_WORDS = {"bootstrap": "percentile bootstrap", "t": "Student-t"}
+CI_METHOD_WORDS = {
+    "bootstrap": "percentile bootstrap",
+    "t": "Student-t",
+    "hierarchical": "hierarchical bootstrap (targets, then seeds)",
+}
 
 
 def ci_method_words(evaluation: pd.DataFrame) -> str:

@@ -40,7 +40,7 @@ def verdict(results: RunResults, data: ReportData) -> list[str]:
     parts = [_scope(results, data)]
     parts += [s for s in (_finetune(data), _cosine(data), *_other_similarities(data)) if s]
     parts += _selection(results, data)
-    parts += [s for s in (_all_tied(data),) if s]
+    parts += [s for s in (_paired(results, data), _statistical_ties(results), _all_tied(data)) if s]
     parts += [s for s in (_transfer(results, data),) if s]
     return parts
 
@@ -218,6 +218,66 @@ def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
     overall = grid.best(metric)
     if overall and not any(s in t2v for s in overall):
         text += f" The best selector overall on {metric} is {join_words(overall)}, not a TASK2VEC distance."
+    return text
+
+
+def _paired(results: RunResults, data: ReportData) -> str | None:
+    """The lead TASK2VEC distance against every other selector, paired over targets, Holm-corrected."""
+    from jtask2vec.evaluation import paired_comparisons
+
+    grid = data.evaluation
+    per_target = results.per_target
+    if grid is None or per_target is None or per_target.empty:
+        return None
+    metrics = [m for m in (find_metric(list(grid.mean.columns), k) for k in ("top1", "regret")) if m]
+    t2v = [s for s in grid.mean.index if s.startswith(TASK2VEC_PREFIX)]
+    others = [s for s in grid.mean.index if not s.startswith(TASK2VEC_PREFIX)]
+    if not metrics or not t2v or not others:
+        return None
+    lead = (grid.best(metrics[0], among=t2v) or [t2v[0]])[0]
+    conf = results.suite.evaluation.confidence
+    table = paired_comparisons(per_target, [(lead, o) for o in others], metrics, confidence=conf)
+    table = table.dropna(subset=["p_value"])
+    if table.empty:
+        return (
+            f"Paired over targets, {lead} cannot be compared with the other selectors (too few targets and "
+            "seeds for a paired test)."
+        )
+    called = [
+        f"{r.verdict} than {r.selector_b if r.verdict.startswith(lead) else lead} on {r.metric}"
+        f" (difference {fmt_interval(r.mean_diff, r.ci_low, r.ci_high, signed=True)}, Holm p {fmt(r.p_holm)})"
+        for r in table.itertuples(index=False)
+        if r.verdict != "not distinguishable"
+    ]
+    text = (
+        f"Paired over targets ({plural(len(table), 'comparison')} of {lead} with the other selectors on "
+        f"{join_words(metrics)}, {fmt(100 * conf, 0)}% level, Holm-corrected): "
+    )
+    if not called:
+        return text + "no difference is significant."
+    return text + "; ".join(called) + f"; the other {len(table) - len(called)} are not distinguishable."
+
+
+def _statistical_ties(results: RunResults) -> str | None:
+    """How many sources the transfer grid cannot tell apart from each target's best one."""
+    from jtask2vec.evaluation import tied_with_best
+
+    if results.transfer is None or results.transfer.empty:
+        return None
+    summary, _ = tied_with_best(results.transfer, confidence=results.suite.evaluation.confidence)
+    if summary.empty:
+        return None
+    counts = "; ".join(f"{r.target} {r.n_tied} of {r.n_sources}" for r in summary.itertuples(index=False))
+    text = (
+        f"Sources statistically tied with the best (one-sided paired t-test over seeds): {counts}"
+        " (top1_tied_hit counts a pick of any of them as a hit)."
+    )
+    inseparable = [str(r.target) for r in summary.itertuples(index=False) if not r.separable]
+    if len(inseparable) == len(summary):
+        text += " The grid cannot separate the sources at all: on every target no source is significantly"
+        text += " worse than the best, so no selector can be told right or wrong from this grid."
+    elif inseparable:
+        text += f" On {join_words(inseparable)} the grid cannot separate the sources at all."
     return text
 
 

@@ -65,6 +65,15 @@ class ReportPaths:
     tables: dict[str, Path] = field(default_factory=dict)  # table name -> CSV (long tables and pivots)
 
 
+EVALUATION_CAPTION = (
+    "Evaluation of source selectors: mean [CI low, CI high]. top1_hit: top pick is a best source; "
+    "top1_tied_hit: top pick statistically tied with the best (paired t over seeds); "
+    "regret@k: best − best of top k (accuracy); regret_rel@k: (best − best of top k) / best × 100; "
+    "ndcg: min-max gain; ndcg_exp: gain "
+    "2^(100·acc) − 1 (Schulte et al. 2024); robs: rank of the best source; tror: true rank of the top pick"
+)
+
+
 def write_report(results: RunResults, folder: str | Path) -> ReportPaths:
     """Write ``report.md``, a self-contained ``report.html``, ``figures/*.png``, every long table as CSV
     (via :meth:`RunResults.save`) and the pivoted Tables 2-4 as CSV, all atomically, into ``folder``.
@@ -512,7 +521,7 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
         header = ["selector"] + [
             m if is_count(m) else f"{m} ({'↓' if lower_is_better(m) else '↑'})" for m in metrics
         ]
-        blocks.append(Table(header, rows, caption="Evaluation of source selectors: mean [CI low, CI high]"))
+        blocks.append(Table(header, rows, caption=EVALUATION_CAPTION))
         n_seeds = _max_int(results.evaluation, "n_seeds")
         n_targets = _max_int(results.evaluation, "n_targets")
         conf = results.suite.evaluation.confidence
@@ -522,7 +531,10 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
                 "better, ↓ lower is better); bold: best selector per metric. Intervals: "
                 f"{fmt(100 * conf, 0)}% {ci_method_words(results.evaluation)} over seeds "
                 f"({n_seeds} seed(s), {n_targets} target(s)); "
-                "[n/a] where they cannot be estimated.",
+                "[n/a] where they cannot be estimated. "
+                f"Feature-based selectors use {results.suite.evaluation.feature_layers!r} features "
+                "('last': pooled last layer; 'mean': mean over layers of the pooled layer outputs); LEEP/NCE "
+                "the source head's probabilities.",
                 note=True,
             )
         )

@@ -5,9 +5,12 @@
 - ``datasize`` number of training examples of the source (:func:`datasize_scores`).
 - ``textemb``  cosine between mean-pooled pretrained-probe text vectors (:func:`textemb_scores`,
                vectors from :func:`text_embedding`), Vu et al. 2020.
-- ``logme``    LogME of the target's training labels on features of the target's training texts through
-               the source-fine-tuned encoder (:func:`logme_scores`, features from :func:`extract_features`),
-               You et al. 2021.
+- feature-based (:mod:`jtask2vec.selection.feature_based`): ``logme`` (You et al. 2021), ``hscore`` (Bao et
+  al. 2019), ``hscore-shrinkage`` (Ibrahim et al. 2022), ``nleep`` (Li et al. 2021), ``gbc`` (Pándy et al.
+  2022), ``transrate`` (Huang et al. 2022), ``knn`` (leave-one-out kNN accuracy) on pooled features of the
+  target's training texts through the source-fine-tuned encoder, and ``leep`` (Nguyen et al. 2020), ``nce``
+  (Tran et al. 2019) on the source head's predicted probabilities for those texts — one forward pass per
+  (source, target, seed) serves them all (:func:`feature_selector_scores`).
 
 No I/O here: the pipeline computes the inputs and caches the results. :func:`scores_table` turns one
 target's scores into rows of the ``scores`` table (see :mod:`jtask2vec.results`).
@@ -29,11 +32,17 @@ from jtask2vec.selection.baselines import (
     random_scores,
     textemb_scores,
 )
+from jtask2vec.selection.feature_based import (
+    FEATURE_SELECTORS,
+    feature_selector_scores,
+    score_features,
+)
+from jtask2vec.selection.features import TargetFeatures, extract_target_features
 from jtask2vec.selection.logme import EvidenceFit, logme, logme_fits
 from jtask2vec.selection.ranking import Ranking, rank_sources
 from jtask2vec.selection.textemb import extract_features, text_embedding
 
-SELECTORS: tuple[str, ...] = ("random", "datasize", "textemb", "logme")
+SELECTORS: tuple[str, ...] = ("random", "datasize", "textemb", *FEATURE_SELECTORS)
 
 
 def logme_scores(
@@ -59,18 +68,23 @@ def scores_table(selector: str, seed: int, target: str, scores: Mapping[str, flo
 
 
 __all__ = [
+    "FEATURE_SELECTORS",
     "SELECTORS",
     "EvidenceFit",
     "Ranking",
+    "TargetFeatures",
     "candidate_sources",
     "cosine",
     "datasize_scores",
     "extract_features",
+    "extract_target_features",
+    "feature_selector_scores",
     "logme",
     "logme_fits",
     "logme_scores",
     "random_scores",
     "rank_sources",
+    "score_features",
     "scores_table",
     "text_embedding",
     "textemb_scores",

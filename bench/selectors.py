@@ -1,0 +1,73 @@
+"""Benchmark: seconds for each feature-based selector to score one (source, target) pair from cached
+features: N examples × D dims (default 5,000 × 768, float64), binary labels, structured random features
+(a low-rank signal along the labels plus anisotropic noise) and source-head probabilities.
+
+Prints one line per selector (median of ``--repeats`` runs), then ``slowest_selector_seconds=<t>`` and
+``slowest_over_logme=<ratio>``.
+
+    python bench/selectors.py [--examples 5000] [--dims 768] [--repeats 3] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's ``selectors`` module: drop its folder from the path before
+# anything imports ``subprocess``/``asyncio`` (which import ``selectors``).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from jtask2vec.selection.feature_based import FEATURE_SELECTORS, score_features  # noqa: E402
+from jtask2vec.selection.features import TargetFeatures  # noqa: E402
+
+
+def structured_features(n: int, d: int, seed: int = 0) -> tuple[TargetFeatures, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    rank = 32
+    basis = rng.normal(size=(rank, d)) / np.sqrt(d)
+    latent = rng.normal(size=(n, rank)) * np.linspace(3.0, 0.3, rank)
+    latent[:, 0] += 1.5 * (2 * labels - 1)
+    features = latent @ basis * 4.0 + rng.normal(size=(n, d)) * rng.uniform(0.05, 0.5, size=d)
+    logit = 1.2 * (2 * labels - 1) + rng.normal(size=n)
+    p1 = 1 / (1 + np.exp(-logit))
+    probabilities = np.stack([1 - p1, p1], axis=1)
+    return TargetFeatures(features, probabilities, "last"), labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=5000)
+    parser.add_argument("--dims", type=int, default=768)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0: leave as is)")
+    args = parser.parse_args()
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    features, labels = structured_features(args.examples, args.dims)
+    print(f"features {args.examples} x {args.dims}, {args.repeats} repeats (median)")
+    timings = {}
+    for name in FEATURE_SELECTORS:
+        runs = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            value = score_features([name], features, labels)[name]
+            runs.append(time.perf_counter() - start)
+        timings[name] = statistics.median(runs)
+        print(f"{name:<18} {timings[name]:8.3f} s   score {value:.6g}")
+    slowest = max(timings, key=timings.get)
+    print(f"slowest_selector={slowest}")
+    print(f"slowest_selector_seconds={timings[slowest]:.3f}")
+    print(f"slowest_over_logme={timings[slowest] / timings['logme']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The feature-based selectors as one stage: a pure function from (source classifier, target texts and
+labels) to ``{selector: score}``, features extracted once and shared by every selector.
+
+| selector           | input                     | module                                            |
+| ------------------ | ------------------------- | ------------------------------------------------- |
+| ``logme``          | features                  | :mod:`jtask2vec.selection.logme`                  |
+| ``hscore``         | features                  | :mod:`jtask2vec.selection.hscore`                 |
+| ``hscore-shrinkage`` | features                | :mod:`jtask2vec.selection.shrinkage_hscore`       |
+| ``nleep``          | features (+ seed for EM)  | :mod:`jtask2vec.selection.nleep`                  |
+| ``gbc``            | features                  | :mod:`jtask2vec.selection.gbc`                    |
+| ``transrate``      | features                  | :mod:`jtask2vec.selection.transrate`              |
+| ``knn``            | features                  | :mod:`jtask2vec.selection.knn`                    |
+| ``leep``           | source head probabilities | :mod:`jtask2vec.selection.leep`                   |
+| ``nce``            | source head probabilities | :mod:`jtask2vec.selection.nce`                    |
+
+Every score is higher = better. ``VERSIONS`` holds one version string per selector; bump it whenever a
+selector's value changes for the same inputs, so cached scores are recomputed
+(see :func:`jtask2vec.keys.selector_score_key`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.selection.features import FeatureLayers, TargetFeatures, extract_target_features
+from jtask2vec.selection.gbc import gbc
+from jtask2vec.selection.hscore import hscore
+from jtask2vec.selection.knn import knn_accuracy
+from jtask2vec.selection.leep import leep
+from jtask2vec.selection.logme import logme
+from jtask2vec.selection.nce import nce
+from jtask2vec.selection.nleep import nleep
+from jtask2vec.selection.shrinkage_hscore import shrinkage_hscore
+from jtask2vec.selection.transrate import transrate
+
+# name -> (function of (TargetFeatures, labels, seed), uses the features (True) or only the probabilities)
+_SCORERS: dict[str, tuple[Callable[[TargetFeatures, np.ndarray, int], float], bool]] = {
+    "logme": (lambda t, y, s: logme(t.features, y), True),
+    "hscore": (lambda t, y, s: hscore(t.features, y), True),
+    "hscore-shrinkage": (lambda t, y, s: shrinkage_hscore(t.features, y), True),
+    "nleep": (lambda t, y, s: nleep(t.features, y, seed=s), True),
+    "gbc": (lambda t, y, s: gbc(t.features, y), True),
+    "transrate": (lambda t, y, s: transrate(t.features, y), True),
+    "knn": (lambda t, y, s: knn_accuracy(t.features, y), True),
+    "leep": (lambda t, y, s: leep(t.probabilities, y), False),
+    "nce": (lambda t, y, s: nce(t.probabilities, y), False),
+}
+FEATURE_SELECTORS: tuple[str, ...] = tuple(_SCORERS)
+VERSIONS: dict[str, str] = {name: "1" for name in FEATURE_SELECTORS}
+SEEDED: frozenset[str] = frozenset({"nleep"})  # selectors whose value depends on the seed given
+
+
+def uses_features(selector: str) -> bool:
+    """True if ``selector`` reads the pooled features (so the feature layers matter), False for LEEP/NCE."""
+    return _SCORERS[selector][1]
+
+
+def score_inputs(selector: str, layers: str, seed: int) -> dict[str, Any]:
+    """The selector-specific inputs of a cached score (the rest is in
+    :func:`jtask2vec.keys.selector_score_key`): its version, the feature layers (feature-based selectors)
+    and the seed (seeded selectors)."""
+    inputs: dict[str, Any] = {"selector": selector, "version": VERSIONS[selector]}
+    if uses_features(selector):
+        inputs["layers"] = layers
+    if selector in SEEDED:
+        inputs["seed"] = seed
+    return inputs
+
+
+def score_features(
+    selectors: Sequence[str], features: TargetFeatures, labels: np.ndarray, *, seed: int = 0
+) -> dict[str, float]:
+    """``{selector: score}`` of already extracted ``features`` for the target ``labels`` (N,)."""
+    unknown = [s for s in selectors if s not in _SCORERS]
+    if unknown:
+        raise ValueError(f"unknown feature-based selectors {unknown}; known: {', '.join(FEATURE_SELECTORS)}")
+    y = np.asarray(labels)
+    return {s: float(_SCORERS[s][0](features, y, seed)) for s in selectors}
+
+
+def feature_selector_scores(
+    model: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    labels: np.ndarray,
+    selectors: Sequence[str],
+    *,
+    max_length: int,
+    batch_size: int = 64,
+    layers: FeatureLayers = "last",
+    seed: int = 0,
+) -> dict[str, float]:
+    """One forward pass of the source ``model`` over the target's ``texts``, then every selector."""
+    if not selectors:
+        return {}
+    features = extract_target_features(model, tokenizer, texts, max_length, batch_size, layers)
+    return score_features(selectors, features, labels, seed=seed)
+
+
+def split_feature_selectors(wanted: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(feature-based, others)`` among ``wanted``, order kept."""
+    return [s for s in wanted if s in _SCORERS], [s for s in wanted if s not in _SCORERS]
