@@ -8,22 +8,21 @@ interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/`
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from jtask2vec import keys
 from jtask2vec.config import Suite
 from jtask2vec.device import resolve_device
+from jtask2vec.environment import describe_environment
 from jtask2vec.errors import ConfigError
 from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
@@ -365,7 +364,7 @@ class Pipeline:
         results.evaluation, results.per_target, results.baseline_tests = self.evaluate(
             results.scores, results.transfer
         )
-        results.environment = environment(wall_seconds=time.perf_counter() - started, probe=self.probe)
+        results.environment = environment(time.perf_counter() - started, self.device, self.probe)
         if report:
             self.tracker.stage("report")
             self.write_report(results)
@@ -384,33 +383,9 @@ def _cell_name(cell) -> str:
     return f"{source} -> {cell.target} (seed {cell.seed})"
 
 
-def environment(wall_seconds: float, probe: Probe | None = None) -> dict[str, object]:
-    import torch
-
-    versions = {}
-    for dist in (
-        "jtask2vec",
-        "torch",
-        "transformers",
-        "tokenizers",
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "pandas",
-        "unidic-lite-imitator-transformers",
-    ):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    env: dict[str, object] = {
-        "wall_seconds": round(wall_seconds, 1),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "torch_threads": torch.get_num_threads(),
-        "device": "cpu",
-        "versions": versions,
-    }
+def environment(wall_seconds: float, device: torch.device, probe: Probe | None = None) -> dict[str, object]:
+    """The run's environment on its resolved ``device`` (:func:`describe_environment`) plus the probe."""
+    env = describe_environment(device, wall_seconds=wall_seconds)
     if probe is not None:
         env["probe"] = probe.name
         env["probe_fingerprint"] = probe.fingerprint

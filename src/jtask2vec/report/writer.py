@@ -595,6 +595,13 @@ def _flatten(env: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
+BIT_IDENTICAL_NOTE = (
+    "Results are bit-identical only on the same hardware and library build: the same device, CPU "
+    "instruction set, torch/CUDA/cuDNN versions and thread counts as above. Elsewhere expect differences "
+    "of float rounding (and, through them, occasionally a different tie or early-stopping epoch)."
+)
+
+
 def _provenance_section(results: RunResults, files: list[str]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Reproducibility"), Heading(3, "Suite (exact configuration)")]
     blocks.append(Code(dump_suite(results.suite), "yaml"))
@@ -602,6 +609,7 @@ def _provenance_section(results: RunResults, files: list[str]) -> list[Block]:
     env = _flatten(results.environment)
     if env:
         blocks.append(Table(["key", "value"], [cells([k, v]) for k, v in env], numeric=[False, False]))
+        blocks.append(Paragraph(BIT_IDENTICAL_NOTE, note=True))
     else:
         blocks.append(Paragraph("No environment was recorded for this run."))
     blocks.append(Heading(3, "Files"))
