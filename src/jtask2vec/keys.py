@@ -29,7 +29,7 @@ STAGE_VERSIONS: dict[str, str] = {
     "embedding": "1",  # fisher/*, embedding.py
     "trivial-embedding": "1",  # distances.trivial_embedding_for_probe + embedding.trivial_embedding
     "textemb": "1",  # selection/textemb.text_embedding
-    "logme": "1",  # selection/logme.py + selection/textemb.extract_features
+    "logme": "2",  # selection/logme.py + selection/textemb.extract_features (2: stores convergence)
 }
 
 # Store kinds of the stages (the store folder each one publishes to).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -26,7 +26,8 @@ from jtask2vec.environment import describe_environment
 from jtask2vec.errors import ConfigError
 from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
-from jtask2vec.results import BASELINE_SOURCE, RunResults
+from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults
+from jtask2vec.selection.logme import LogMEScore
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.registry import load_task
@@ -280,8 +281,10 @@ class Pipeline:
                         )
                     )
                 if "logme" in wanted:
-                    scores = {source: logme[(seed, source, target)] for source in sources}
-                    frames.append(selection.scores_table("logme", seed, target, scores))
+                    fits = {source: logme[(seed, source, target)] for source in sources}
+                    scores = {source: fit.score for source, fit in fits.items()}
+                    flags = {source: fit.flag for source, fit in fits.items()}
+                    frames.append(selection.scores_table("logme", seed, target, scores, flags))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def text_embeddings(self) -> dict[str, np.ndarray]:
@@ -298,12 +301,13 @@ class Pipeline:
             out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
         return out
 
-    def logme_scores(self) -> dict[tuple[int, str, str], float]:
+    def logme_scores(self) -> dict[tuple[int, str, str], LogMEScore]:
         """``(seed, source, target) ->`` LogME of the target's train labels on features from the
-        source-fine-tuned encoder (cached per pair; each source checkpoint is loaded at most once a seed)."""
-        from jtask2vec.selection import extract_features, logme
+        source-fine-tuned encoder (cached per pair; each source checkpoint is loaded at most once a seed).
+        The artifact keeps whether the evidence maximisation converged, so a cache hit keeps the flag."""
+        from jtask2vec.selection import extract_features, logme_score
 
-        out: dict[tuple[int, str, str], float] = {}
+        out: dict[tuple[int, str, str], LogMEScore] = {}
         for seed in self.suite.seeds:
             for source in self.suite.source_names:
                 checkpoint = self.checkpoint_key(source, seed)
@@ -323,9 +327,9 @@ class Pipeline:
                             self.probe.max_length,
                             self.suite.training.eval_batch_size,
                         )
-                        value = float(logme(features, task.labels_of("train")))
-                        self.store.write_json("logme", key, {"logme": value})
-                    out[(seed, source, target)] = float(self.store.read_json("logme", key)["logme"])
+                        fit = logme_score(features, task.labels_of("train"))
+                        self.store.write_json("logme", key, asdict(fit))
+                    out[(seed, source, target)] = LogMEScore(**self.store.read_json("logme", key))
         return out
 
     # ---- stage 6: evaluation -------------------------------------------------------------------------
@@ -360,6 +364,8 @@ class Pipeline:
         results.scores = pd.concat(
             [self.task2vec_scores(results.distances), self.baseline_scores()], ignore_index=True
         )
+        if FLAG_COLUMN in results.scores.columns:
+            results.scores[FLAG_COLUMN] = results.scores[FLAG_COLUMN].fillna("")
         self.tracker.stage("evaluation")
         results.evaluation, results.per_target, results.baseline_tests = self.evaluate(
             results.scores, results.transfer

@@ -48,7 +48,7 @@ from jtask2vec.report.tables import (
     lower_is_better,
 )
 from jtask2vec.report.verdict import verdict
-from jtask2vec.results import BASELINE_SOURCE, TABLE_COLUMNS, RunResults
+from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, TABLE_COLUMNS, RunResults, flagged_scores
 from jtask2vec.store import atomic_write_bytes, atomic_write_text
 
 NOT_RUN = "not run"
@@ -480,8 +480,9 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
     else:
         metrics = list(grid.mean.columns)
         best = {m: set(grid.best(m)) for m in metrics}
+        caveat = set(flagged_scores(results.scores)["selector"])
         rows = [
-            [Cell(sel)]
+            [Cell(f"{sel} ⚠" if sel in caveat else sel)]
             + [
                 Cell(_count(grid.mean.at[sel, m]))
                 if is_count(m)
@@ -510,6 +511,7 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
                 note=True,
             )
         )
+        blocks += _flag_notes(results)
     blocks.append(Heading(3, "Does the best transfer beat no transfer beyond seed noise?"))
     tests = results.baseline_tests
     if tests.empty:
@@ -559,6 +561,26 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
         )
     )
     return blocks
+
+
+def _flag_notes(results: RunResults) -> list[Block]:
+    """A footnote per selector whose scores carry a caveat (e.g. LogME that did not converge)."""
+    flagged = flagged_scores(results.scores)
+    notes: list[Block] = []
+    for (selector, flag), block in flagged.groupby(["selector", FLAG_COLUMN], sort=True):
+        total = int((results.scores["selector"] == selector).sum())
+        pairs = "; ".join(
+            f"{r.source} → {r.target} (seed {r.seed})"
+            for r in block.sort_values(["seed", "target"]).itertuples()
+        )
+        notes.append(
+            Paragraph(
+                f"⚠ {selector}: {len(block)} of {total} scores are flagged '{flag}' and may be unreliable: "
+                f"{pairs}.",
+                note=True,
+            )
+        )
+    return notes
 
 
 def _count(value: float) -> str:
