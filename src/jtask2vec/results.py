@@ -67,7 +67,7 @@ FLAG_COLUMN = "flag"  # optional column of ``scores``: a caveat of the score, em
 def flagged_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """The rows of a ``scores`` table that carry a flag (none when the column is absent)."""
     if FLAG_COLUMN not in scores.columns:
-        return scores.iloc[0:0]
+        return scores.iloc[0:0].assign(**{FLAG_COLUMN: pd.Series(dtype=str)})
     flags = scores[FLAG_COLUMN].fillna("").astype(str).str.strip()
     return scores[flags != ""]
 
@@ -117,6 +117,8 @@ class RunResults:
                 if path.is_file()
                 else (empty_table(name))
             )
+        if FLAG_COLUMN in tables["scores"].columns:  # an empty flag is "" in memory, NaN from the CSV
+            tables["scores"][FLAG_COLUMN] = tables["scores"][FLAG_COLUMN].fillna("")
         return cls(
             suite=Suite.model_validate(meta["suite"]), environment=meta.get("environment", {}), **tables
         )
