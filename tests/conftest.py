@@ -40,3 +40,12 @@ def tiny_probe():
     from jtask2vec.probes import load_probe
 
     return load_probe("tiny-random-bert")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.json from the current code (after bumping keys.STAGE_VERSIONS)",
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from jtask2vec.cli import app
@@ -18,8 +20,12 @@ def test_builtin_suites_validate() -> None:
     assert {"demo", "paper", "paper-offline", "ja-extended"} <= set(names)
     for name in names:
         suite = load_suite(name)
-        assert suite.name == name
-        assert load_suite(name) == suite  # deterministic
+        raw = yaml.safe_load((files("jtask2vec") / "suites" / f"{name}.yaml").read_text(encoding="utf-8"))
+        assert suite.name == name == raw["name"]
+        assert suite.task_names == [t["name"] for t in raw["tasks"]]  # the file's own values
+        assert suite.probe.name == raw["probe"]["name"]
+        if "seeds" in raw:
+            assert suite.seeds == raw["seeds"]
 
 
 def test_paper_offline_marks_stand_ins() -> None:
@@ -30,13 +36,16 @@ def test_paper_offline_marks_stand_ins() -> None:
     assert suite.probe.name == "ja-imitator"
 
 
-def test_overrides_apply_dotted_keys() -> None:
+def test_overrides_apply_dotted_keys(tmp_path: Path) -> None:
     suite = load_suite("demo", parse_overrides(["probe.name=tiny-random-bert", "seeds=[3, 4]"]))
     assert suite.probe.name == "tiny-random-bert"
     assert suite.seeds == [3, 4]
-    # the dumped YAML loads back to the same suite
-    assert load_suite("demo", parse_overrides(["probe.name=tiny-random-bert", "seeds=[3, 4]"])) == suite
-    assert "tiny-random-bert" in dump_suite(suite)
+    assert suite.training == load_suite("demo").training  # fields not overridden keep the file's values
+    # the dumped YAML loads back to the same suite, overrides included
+    dumped = tmp_path / "dumped.yaml"
+    dumped.write_text(dump_suite(suite), encoding="utf-8")
+    again = load_suite(dumped)
+    assert again == suite and again.probe.name == "tiny-random-bert" and again.seeds == [3, 4]
 
 
 def test_bad_override_and_bad_field_are_config_errors(tmp_path: Path) -> None:

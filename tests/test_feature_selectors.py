@@ -84,10 +84,10 @@ def test_one_pass_scores_every_selector(model, tiny_probe, monkeypatch):
     )
     assert len(calls) == 1 and set(got) == set(FEATURE_SELECTORS)
     feats = real(model, tiny_probe.tokenizer, TEXTS, tiny_probe.max_length)
-    assert got["logme"] == pytest.approx(logme(feats.features, LABELS), rel=1e-6)
-    assert got["hscore"] == pytest.approx(hscore(feats.features, LABELS), rel=1e-6)
-    assert got["leep"] == pytest.approx(leep(feats.probabilities, LABELS), rel=1e-6)
-    assert all(np.isfinite(v) for v in got.values())
+    assert got["logme"].score == pytest.approx(logme(feats.features, LABELS), rel=1e-6)
+    assert got["hscore"].score == pytest.approx(hscore(feats.features, LABELS), rel=1e-6)
+    assert got["leep"].score == pytest.approx(leep(feats.probabilities, LABELS), rel=1e-6)
+    assert all(np.isfinite(v.score) and v.flag == "" for v in got.values())
     with pytest.raises(ValueError, match="unknown"):
         score_features(["nope"], feats, LABELS)
 

@@ -225,3 +225,41 @@ def test_bad_inputs_raise_data_error() -> None:
         logme(np.random.default_rng(0).normal(size=(5, 2)), np.zeros(5))
     with pytest.raises(DataError, match="NaN"):
         logme(np.full((3, 2), np.nan), np.array([0, 1, 0]))
+
+
+def _slow_to_interpolate() -> tuple[np.ndarray, np.ndarray]:
+    """19 examples in 29 dims, one feature carrying the label: class 1 heads for the noise-free limit
+    (β → ∞) so slowly that 10 000 fixed-point iterations do not reach it (found by a seeded search)."""
+    rng = np.random.default_rng(112)
+    n = int(rng.integers(10, 60))
+    d = int(rng.integers(n + 1, 100))
+    f = rng.normal(size=(n, d))
+    y = rng.integers(0, 2, n)
+    f[:, 0] += 10 * y
+    return f, y
+
+
+def test_a_fit_that_does_not_converge_is_flagged_with_its_iteration_count() -> None:
+    from jtask2vec.selection import NOT_CONVERGED, logme_score
+
+    f, y = _slow_to_interpolate()
+    assert f.shape == (19, 29)
+    with pytest.warns(RuntimeWarning, match="did not converge in 10000 iterations for class 1"):
+        result = logme_score(f, y)
+    assert not result.converged and result.iterations == 10_000 and result.flag == NOT_CONVERGED
+    with pytest.warns(RuntimeWarning):
+        assert result.score == logme(f, y)
+    with pytest.warns(RuntimeWarning):  # warned on every call, not only once
+        fits = logme_fits(f, y, max_iter=10_000)
+    assert [fit.converged for fit in fits] == [True, False]
+
+
+def test_max_iter_is_a_parameter_and_a_converged_fit_has_no_flag() -> None:
+    from jtask2vec.selection import logme_score
+
+    f, y = _data(80, 6, 1.0)
+    done = logme_score(f, y)
+    assert done.converged and 1 < done.iterations < 10_000 and done.flag == ""
+    with pytest.warns(RuntimeWarning, match="did not converge in 1 iterations"):
+        cut = logme_score(f, y, max_iter=1)
+    assert not cut.converged and cut.iterations == 1 and cut.flag == "not converged"

@@ -72,7 +72,7 @@ def test_every_table_is_filled(finished_run: tuple[Path, RunResults]) -> None:
 
 
 def test_report_holds_the_three_tables_and_the_evaluation(finished_run: tuple[Path, RunResults]) -> None:
-    runs, _ = finished_run
+    runs, results = finished_run
     folder = runs / "tiny"
     for name in (
         "report.md",
@@ -90,11 +90,17 @@ def test_report_holds_the_three_tables_and_the_evaluation(finished_run: tuple[Pa
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in html
     assert not re.search(r"""(src|href)=["']https?://""", html)
+    # the saved tables load back to the run's in-memory ones, every value exact (not the CSV vs itself)
     reloaded = RunResults.load(folder)
-    pd.testing.assert_frame_equal(
-        reloaded.finetune[["task", "seed", "accuracy"]].reset_index(drop=True),
-        pd.read_csv(folder / "finetune.csv")[["task", "seed", "accuracy"]],
-    )
+    for name in ("finetune", "transfer", "scores", "evaluation"):
+        pd.testing.assert_frame_equal(
+            getattr(reloaded, name).reset_index(drop=True),
+            getattr(results, name).reset_index(drop=True),
+            check_dtype=False,
+            check_exact=True,
+            obj=name,
+        )
+    assert reloaded.suite == results.suite and reloaded.environment == results.environment
 
 
 def test_rerun_recomputes_nothing(

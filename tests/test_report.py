@@ -496,6 +496,7 @@ def test_provenance_config_hashes_versions_and_no_machine_paths(report) -> None:
     assert "hash1abcdef" in md
     assert "torch" in md and "2.13.0" in md
     assert "1 h 02 min" in md  # wall_seconds 3725
+    assert "bit-identical only on the same hardware and library build" in md
     assert "/home/someone" not in md
     assert "…/corpora/chabsa.tsv" in md
 

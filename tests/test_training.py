@@ -158,10 +158,28 @@ def test_store_reuses_result_without_training(tiny_probe, task, tmp_path, monkey
     monkeypatch.setattr(training_module, "train_classifier", boom)
     again = finetune(task, tiny_probe, FAST, seed=0, store=store, progress=False)
     assert again == first
-    other = FAST.model_copy(update={"learning_rate": 1e-3})
+    other = FAST.model_copy(update={"learning_rate": 1e-3, "epochs": 1})
     with pytest.raises(AssertionError, match="must not train"):
         finetune(task, tiny_probe, other, seed=0, store=store, progress=False)
-    assert list((tmp_path / "store" / "finetune").glob(".staging-*")) == []  # failed run left no debris
+
+
+def test_a_publish_that_fails_midway_leaves_no_debris(tiny_probe, task, tmp_path, monkeypatch):
+    """The failure happens inside the staging folder, after a file was written there."""
+    store = ArtifactStore(tmp_path / "store")
+    written = []
+
+    def save_then_fail(model, tokenizer, folder, meta):
+        (folder / "model.safetensors").write_bytes(b"half a checkpoint")
+        written.append(folder)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training_module, "save_classifier", save_then_fail)
+    config = FAST.model_copy(update={"epochs": 1})
+    with pytest.raises(OSError, match="disk full"):
+        finetune(task, tiny_probe, config, seed=0, store=store, progress=False)
+    assert written and not written[0].exists()  # the staging folder existed, and is gone
+    assert not store.exists("finetune", finetune_key(task, tiny_probe, config, 0))
+    assert list((tmp_path / "store" / "finetune").glob(".staging-*")) == []
 
 
 def test_checkpoint_round_trip_and_loads_as_probe(tiny_probe, task, tmp_path):

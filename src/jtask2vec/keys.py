@@ -8,7 +8,12 @@ stored artifact, so they never change a key.
 
 **Bump a stage's version when its numbers change** (a fix to fine-tuning, to the Fisher, to a selector):
 old artifacts are then never reused. The golden tests (``tests/test_golden.py``) recompute a tiny fixed
-case per stage and compare it with checked-in values: a change of result without a version bump fails.
+case per stage and compare it with the values checked in under ``tests/golden/<stage>.json`` (each file
+records the stage version it was made with), within a relative tolerance of 1e-4 that float rounding
+across CPUs stays far below: a change of result without a version bump fails, and so does a bump without
+new golden values. After bumping, regenerate them with
+
+    pytest tests/test_golden.py --update-golden -n 0
 
 ``tests/test_keys.py`` perturbs every field of a suite and asserts exactly which stages' keys change,
 so a new config field that is forgotten here fails a test instead of serving stale results.

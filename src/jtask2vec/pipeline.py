@@ -8,26 +8,26 @@ interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/`
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from jtask2vec import keys
 from jtask2vec.config import Suite
 from jtask2vec.device import resolve_device
+from jtask2vec.environment import describe_environment
 from jtask2vec.errors import ConfigError
 from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
-from jtask2vec.results import BASELINE_SOURCE, RunResults
+from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults
+from jtask2vec.selection.feature_based import SelectorScore
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.lengths import token_length_stats
@@ -289,8 +289,10 @@ class Pipeline:
                         )
                     )
                 for name in featured:
-                    scores = {source: feature_scores[(seed, source, target, name)] for source in sources}
-                    frames.append(selection.scores_table(name, seed, target, scores))
+                    fits = {source: feature_scores[(seed, source, target, name)] for source in sources}
+                    scores = {source: fit.score for source, fit in fits.items()}
+                    flags = {source: fit.flag for source, fit in fits.items()}
+                    frames.append(selection.scores_table(name, seed, target, scores, flags))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def text_embeddings(self) -> dict[str, np.ndarray]:
@@ -307,16 +309,16 @@ class Pipeline:
             out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
         return out
 
-    def feature_scores(self, selectors: list[str]) -> dict[tuple[int, str, str, str], float]:
+    def feature_scores(self, selectors: list[str]) -> dict[tuple[int, str, str, str], SelectorScore]:
         """``(seed, source, target, selector) ->`` score of a feature-based selector (LogME, H-score, LEEP...)
         on the target's train split through the source-fine-tuned classifier. Each score is cached on its
         own (:func:`~jtask2vec.keys.selector_score_key`); the features of a (source, target,
         seed) are extracted once, only if some requested score is missing, and each source checkpoint is
-        loaded at most once a seed."""
+        loaded at most once a seed. A score's caveat (LogME not converged) is cached with it."""
         from jtask2vec.selection.feature_based import feature_selector_scores
 
         layers = self.suite.evaluation.feature_layers
-        out: dict[tuple[int, str, str, str], float] = {}
+        out: dict[tuple[int, str, str, str], SelectorScore] = {}
         for seed in self.suite.seeds:
             for source in self.suite.source_names:
                 checkpoint = self.checkpoint_key(source, seed) if selectors else ""
@@ -347,10 +349,11 @@ class Pipeline:
                             seed=seed,
                         )
                         for name, value in values.items():
-                            self.store.write_json(SCORE_KIND, score_keys[name], {name: value})
+                            self.store.write_json(SCORE_KIND, score_keys[name], asdict(value))
                     for name in selectors:
-                        out[(seed, source, target, name)] = float(
-                            self.store.read_json(SCORE_KIND, score_keys[name])[name]
+                        stored = self.store.read_json(SCORE_KIND, score_keys[name])
+                        out[(seed, source, target, name)] = SelectorScore(
+                            float(stored["score"]), stored["flag"]
                         )
         return out
 
@@ -386,11 +389,13 @@ class Pipeline:
         results.scores = pd.concat(
             [self.task2vec_scores(results.distances), self.baseline_scores()], ignore_index=True
         )
+        if FLAG_COLUMN in results.scores.columns:
+            results.scores[FLAG_COLUMN] = results.scores[FLAG_COLUMN].fillna("")
         self.tracker.stage("evaluation")
         results.evaluation, results.per_target, results.baseline_tests = self.evaluate(
             results.scores, results.transfer
         )
-        results.environment = environment(wall_seconds=time.perf_counter() - started, probe=self.probe)
+        results.environment = environment(time.perf_counter() - started, self.device, self.probe)
         if report:
             self.tracker.stage("report")
             self.write_report(results)
@@ -409,33 +414,9 @@ def _cell_name(cell) -> str:
     return f"{source} -> {cell.target} (seed {cell.seed})"
 
 
-def environment(wall_seconds: float, probe: Probe | None = None) -> dict[str, object]:
-    import torch
-
-    versions = {}
-    for dist in (
-        "jtask2vec",
-        "torch",
-        "transformers",
-        "tokenizers",
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "pandas",
-        "unidic-lite-imitator-transformers",
-    ):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    env: dict[str, object] = {
-        "wall_seconds": round(wall_seconds, 1),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "torch_threads": torch.get_num_threads(),
-        "device": "cpu",
-        "versions": versions,
-    }
+def environment(wall_seconds: float, device: torch.device, probe: Probe | None = None) -> dict[str, object]:
+    """The run's environment on its resolved ``device`` (:func:`describe_environment`) plus the probe."""
+    env = describe_environment(device, wall_seconds=wall_seconds)
     if probe is not None:
         env["probe"] = probe.name
         env["probe_fingerprint"] = probe.fingerprint

@@ -11,7 +11,9 @@ Conventions shared by the pipeline, the evaluation and the report:
 - ``scores``     selector, seed, target, source, score. Higher score = the selector expects a better
                  transfer from ``source`` to ``target``. TASK2VEC selectors are named
                  ``task2vec:<distance>`` and score ``-distance(source -> target)``; baselines are
-                 ``random``, ``datasize``, ``textemb``, ``logme``.
+                 ``random``, ``datasize``, ``textemb``, ``logme``. An optional ``flag`` column holds a
+                 caveat of the score (``"not converged"``: LogME's evidence maximisation stopped at its
+                 iteration limit), empty otherwise; the report and ``jtask2vec evaluate`` show it.
 - ``evaluation`` selector, metric, mean, ci_low, ci_high, n_targets, n_seeds (bootstrap CI over seeds).
 - ``per_target`` selector, seed, target, metric, value (the unaggregated metrics).
 - ``baseline_tests`` target, best_source, mean_gain, ci_low, ci_high, beats_baseline: whether the best
@@ -63,6 +65,17 @@ TABLE_COLUMNS: dict[str, list[str]] = {
 }
 
 
+FLAG_COLUMN = "flag"  # optional column of ``scores``: a caveat of the score, empty when none
+
+
+def flagged_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a ``scores`` table that carry a flag (none when the column is absent)."""
+    if FLAG_COLUMN not in scores.columns:
+        return scores.iloc[0:0].assign(**{FLAG_COLUMN: pd.Series(dtype=str)})
+    flags = scores[FLAG_COLUMN].fillna("").astype(str).str.strip()
+    return scores[flags != ""]
+
+
 def empty_table(name: str) -> pd.DataFrame:
     return pd.DataFrame(columns=TABLE_COLUMNS[name])
 
@@ -108,6 +121,8 @@ class RunResults:
                 if path.is_file()
                 else (empty_table(name))
             )
+        if FLAG_COLUMN in tables["scores"].columns:  # an empty flag is "" in memory, NaN from the CSV
+            tables["scores"][FLAG_COLUMN] = tables["scores"][FLAG_COLUMN].fillna("")
         return cls(
             suite=Suite.model_validate(meta["suite"]), environment=meta.get("environment", {}), **tables
         )

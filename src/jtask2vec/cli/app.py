@@ -5,13 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
+from jtask2vec.cli.crash import (
+    DEBUG_KEY,
+    forget_run_folder,
+    log_folder,
+    remember_runs_dir,
+    remember_suite,
+    summary_line,
+    write_crash_log,
+)
 from jtask2vec.config import Suite, load_suite
 from jtask2vec.errors import ConfigError, Jtask2vecError
 
@@ -20,14 +29,31 @@ err_console = Console(stderr=True)
 
 
 class _UserErrorsAsOneLine(TyperGroup):
-    """Print a :class:`Jtask2vecError` as one red line and exit 2, instead of a traceback."""
+    """Errors as one line instead of a traceback: a :class:`Jtask2vecError` (bad input, config) exits 2;
+    any other exception exits 1 and names the log file holding its traceback. ``--debug``: tracebacks."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
+        forget_run_folder()
         try:
             return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own: exit codes, usage errors
+            raise
         except Jtask2vecError as exc:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            log = write_crash_log(exc, log_folder())
+            err_console.print(
+                f"[bold red]unexpected error:[/] {escape(summary_line(exc))} "
+                f"(traceback in {escape(str(log))}; --debug shows it here)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -38,6 +64,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an error instead of one line.")
+    ] = False,
+) -> None:
+    """Which source task to transfer from, for Japanese text classification (TASK2VEC)."""
+    ctx.meta[DEBUG_KEY] = debug
+
 
 DataDirOption = Annotated[
     Path | None,
@@ -50,7 +88,13 @@ DataDirOption = Annotated[
 ]
 SuiteOption = Annotated[str, typer.Option("--suite", "-s", help="Built-in suite name or a suite YAML file.")]
 RunsDirOption = Annotated[
-    Path, typer.Option("--runs-dir", envvar="JTASK2VEC_RUNS", help="Where runs, artifacts and reports go.")
+    Path,
+    typer.Option(
+        "--runs-dir",
+        envvar="JTASK2VEC_RUNS",
+        help="Where runs, artifacts and reports go.",
+        callback=remember_runs_dir,
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -77,4 +121,7 @@ def parse_overrides(values: list[str] | None) -> dict[str, object]:
 
 
 def suite_from_options(suite: str, overrides: list[str] | None) -> Suite:
-    return load_suite(suite, parse_overrides(overrides))
+    """The suite of a command (its name also tells where a crash log of the command goes)."""
+    cfg = load_suite(suite, parse_overrides(overrides))
+    remember_suite(cfg.name)
+    return cfg

@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from jtask2vec.results import BASELINE_SOURCE, RunResults
+from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults, flagged_scores
 
 # The headline metrics, in this order; the report has all of them.
 CONSOLE_METRICS = ("top1_hit", "regret@1", "regret@3", "ndcg", "spearman", "kendall")
@@ -46,6 +46,19 @@ def print_evaluation(results: RunResults, console: Console) -> None:
             cells.append(_fmt(r.mean, r.ci_low, r.ci_high) if r is not None else "–")
         table.add_row(str(selector), *cells)
     console.print(table)
+    print_flag_notes(results, console)
+
+
+def print_flag_notes(results: RunResults, console: Console) -> None:
+    """One line per selector whose scores carry a caveat (e.g. LogME that did not converge)."""
+    flagged = flagged_scores(results.scores)
+    for (selector, flag), block in flagged.groupby(["selector", FLAG_COLUMN], sort=True):
+        total = int((results.scores["selector"] == selector).sum())
+        console.print(
+            f"[yellow]note:[/] {selector}: {len(block)} of {total} scores flagged '{flag}' "
+            f"(see the scores table; they may be unreliable)",
+            highlight=False,
+        )
 
 
 def print_summary(results: RunResults, console: Console) -> None:

@@ -48,7 +48,7 @@ from jtask2vec.report.tables import (
     lower_is_better,
 )
 from jtask2vec.report.verdict import verdict
-from jtask2vec.results import BASELINE_SOURCE, TABLE_COLUMNS, RunResults
+from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, TABLE_COLUMNS, RunResults, flagged_scores
 from jtask2vec.store import atomic_write_bytes, atomic_write_text
 
 NOT_RUN = "not run"
@@ -505,8 +505,9 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
     else:
         metrics = list(grid.mean.columns)
         best = {m: set(grid.best(m)) for m in metrics}
+        caveat = set(flagged_scores(results.scores)["selector"])
         rows = [
-            [Cell(sel)]
+            [Cell(f"{sel} ⚠" if sel in caveat else sel)]
             + [
                 Cell(_count(grid.mean.at[sel, m]))
                 if is_count(m)
@@ -538,6 +539,7 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
                 note=True,
             )
         )
+        blocks += _flag_notes(results)
     blocks.append(Heading(3, "Does the best transfer beat no transfer beyond seed noise?"))
     tests = results.baseline_tests
     if tests.empty:
@@ -589,6 +591,26 @@ def _selection_section(results: RunResults, data: ReportData) -> list[Block]:
     return blocks
 
 
+def _flag_notes(results: RunResults) -> list[Block]:
+    """A footnote per selector whose scores carry a caveat (e.g. LogME that did not converge)."""
+    flagged = flagged_scores(results.scores)
+    notes: list[Block] = []
+    for (selector, flag), block in flagged.groupby(["selector", FLAG_COLUMN], sort=True):
+        total = int((results.scores["selector"] == selector).sum())
+        pairs = "; ".join(
+            f"{r.source} → {r.target} (seed {r.seed})"
+            for r in block.sort_values(["seed", "target"]).itertuples()
+        )
+        notes.append(
+            Paragraph(
+                f"⚠ {selector}: {len(block)} of {total} scores are flagged '{flag}' and may be unreliable: "
+                f"{pairs}.",
+                note=True,
+            )
+        )
+    return notes
+
+
 def _count(value: float) -> str:
     """A mean count: ``4`` when whole, else one decimal."""
     if is_missing(value):
@@ -623,6 +645,13 @@ def _flatten(env: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
+BIT_IDENTICAL_NOTE = (
+    "Results are bit-identical only on the same hardware and library build: the same device, CPU "
+    "instruction set, torch/CUDA/cuDNN versions and thread counts as above. Elsewhere expect differences "
+    "of float rounding (and, through them, occasionally a different tie or early-stopping epoch)."
+)
+
+
 def _provenance_section(results: RunResults, files: list[str]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Reproducibility"), Heading(3, "Suite (exact configuration)")]
     blocks.append(Code(dump_suite(results.suite), "yaml"))
@@ -630,6 +659,7 @@ def _provenance_section(results: RunResults, files: list[str]) -> list[Block]:
     env = _flatten(results.environment)
     if env:
         blocks.append(Table(["key", "value"], [cells([k, v]) for k, v in env], numeric=[False, False]))
+        blocks.append(Paragraph(BIT_IDENTICAL_NOTE, note=True))
     else:
         blocks.append(Paragraph("No environment was recorded for this run."))
     blocks.append(Heading(3, "Files"))

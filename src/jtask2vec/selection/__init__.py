@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from jtask2vec.errors import DataError
-from jtask2vec.results import TABLE_COLUMNS
+from jtask2vec.results import FLAG_COLUMN, TABLE_COLUMNS
 from jtask2vec.selection.baselines import (
     candidate_sources,
     cosine,
@@ -34,11 +34,12 @@ from jtask2vec.selection.baselines import (
 )
 from jtask2vec.selection.feature_based import (
     FEATURE_SELECTORS,
+    SelectorScore,
     feature_selector_scores,
     score_features,
 )
 from jtask2vec.selection.features import TargetFeatures, extract_target_features
-from jtask2vec.selection.logme import EvidenceFit, logme, logme_fits
+from jtask2vec.selection.logme import NOT_CONVERGED, EvidenceFit, LogMEScore, logme, logme_fits, logme_score
 from jtask2vec.selection.ranking import Ranking, rank_sources
 from jtask2vec.selection.textemb import extract_features, text_embedding
 
@@ -61,17 +62,30 @@ def logme_scores(
     return out
 
 
-def scores_table(selector: str, seed: int, target: str, scores: Mapping[str, float]) -> pd.DataFrame:
-    """Rows ``selector, seed, target, source, score`` of the ``scores`` table, one per source."""
+def scores_table(
+    selector: str,
+    seed: int,
+    target: str,
+    scores: Mapping[str, float],
+    flags: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Rows ``selector, seed, target, source, score`` of the ``scores`` table, one per source; with
+    ``flags`` (source -> ``""`` or a caveat such as ``"not converged"``) also a ``flag`` column."""
     rows = [(selector, int(seed), target, s, float(v)) for s, v in scores.items()]
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS["scores"])
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS["scores"])
+    if flags is not None:
+        table[FLAG_COLUMN] = [flags[s] for s in scores]
+    return table
 
 
 __all__ = [
     "FEATURE_SELECTORS",
+    "NOT_CONVERGED",
     "SELECTORS",
     "EvidenceFit",
+    "LogMEScore",
     "Ranking",
+    "SelectorScore",
     "TargetFeatures",
     "candidate_sources",
     "cosine",
@@ -81,6 +95,7 @@ __all__ = [
     "feature_selector_scores",
     "logme",
     "logme_fits",
+    "logme_score",
     "logme_scores",
     "random_scores",
     "rank_sources",

@@ -21,6 +21,7 @@ selector's value changes for the same inputs, so cached scores are recomputed
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,15 +33,16 @@ from jtask2vec.selection.gbc import gbc
 from jtask2vec.selection.hscore import hscore
 from jtask2vec.selection.knn import knn_accuracy
 from jtask2vec.selection.leep import leep
-from jtask2vec.selection.logme import logme
+from jtask2vec.selection.logme import LogMEScore, logme_score
 from jtask2vec.selection.nce import nce
 from jtask2vec.selection.nleep import nleep
 from jtask2vec.selection.shrinkage_hscore import shrinkage_hscore
 from jtask2vec.selection.transrate import transrate
 
-# name -> (function of (TargetFeatures, labels, seed), uses the features (True) or only the probabilities)
-_SCORERS: dict[str, tuple[Callable[[TargetFeatures, np.ndarray, int], float], bool]] = {
-    "logme": (lambda t, y, s: logme(t.features, y), True),
+# name -> (function of (TargetFeatures, labels, seed), uses the features (True) or only the probabilities).
+# A function returns the score, or a LogMEScore that also says whether its maximisation converged.
+_SCORERS: dict[str, tuple[Callable[[TargetFeatures, np.ndarray, int], float | LogMEScore], bool]] = {
+    "logme": (lambda t, y, s: logme_score(t.features, y), True),
     "hscore": (lambda t, y, s: hscore(t.features, y), True),
     "hscore-shrinkage": (lambda t, y, s: shrinkage_hscore(t.features, y), True),
     "nleep": (lambda t, y, s: nleep(t.features, y, seed=s), True),
@@ -72,15 +74,37 @@ def score_inputs(selector: str, layers: str, seed: int) -> dict[str, Any]:
     return inputs
 
 
-def score_features(
+@dataclass(frozen=True)
+class SelectorScore:
+    """A selector's score with its caveat: ``flag`` is ``""`` or e.g. ``"not converged"`` (LogME), kept
+    with the cached value and shown in the evaluation every time."""
+
+    score: float
+    flag: str = ""
+
+    @classmethod
+    def of(cls, value: float | LogMEScore) -> SelectorScore:
+        if isinstance(value, LogMEScore):
+            return cls(float(value.score), value.flag)
+        return cls(float(value))
+
+
+def score_features_flagged(
     selectors: Sequence[str], features: TargetFeatures, labels: np.ndarray, *, seed: int = 0
-) -> dict[str, float]:
-    """``{selector: score}`` of already extracted ``features`` for the target ``labels`` (N,)."""
+) -> dict[str, SelectorScore]:
+    """``{selector: SelectorScore}`` of already extracted ``features`` for the target ``labels`` (N,)."""
     unknown = [s for s in selectors if s not in _SCORERS]
     if unknown:
         raise ValueError(f"unknown feature-based selectors {unknown}; known: {', '.join(FEATURE_SELECTORS)}")
     y = np.asarray(labels)
-    return {s: float(_SCORERS[s][0](features, y, seed)) for s in selectors}
+    return {s: SelectorScore.of(_SCORERS[s][0](features, y, seed)) for s in selectors}
+
+
+def score_features(
+    selectors: Sequence[str], features: TargetFeatures, labels: np.ndarray, *, seed: int = 0
+) -> dict[str, float]:
+    """``{selector: score}`` of already extracted ``features`` for the target ``labels`` (N,)."""
+    return {s: v.score for s, v in score_features_flagged(selectors, features, labels, seed=seed).items()}
 
 
 def feature_selector_scores(
@@ -94,12 +118,12 @@ def feature_selector_scores(
     batch_size: int = 64,
     layers: FeatureLayers = "last",
     seed: int = 0,
-) -> dict[str, float]:
+) -> dict[str, SelectorScore]:
     """One forward pass of the source ``model`` over the target's ``texts``, then every selector."""
     if not selectors:
         return {}
     features = extract_target_features(model, tokenizer, texts, max_length, batch_size, layers)
-    return score_features(selectors, features, labels, seed=seed)
+    return score_features_flagged(selectors, features, labels, seed=seed)
 
 
 def split_feature_selectors(wanted: Sequence[str]) -> tuple[list[str], list[str]]:

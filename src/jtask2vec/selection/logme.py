@@ -44,6 +44,8 @@ from jtask2vec.errors import DataError
 _TINY = 1e-300  # floors a vanishing residual or weight norm (perfect fit) so the updates stay finite
 _IN_SPAN = 1e-24  # ‖y − U Uᵀ y‖² / ‖y‖² below this: y is in the column space of F up to round-off
 _BOUNDARY = 1e12  # prior/noise precision ratio beyond which the maximum is at α → ∞ or β → ∞
+MAX_ITER = 10_000  # fixed-point iterations per class before a fit is reported as not converged
+TOL = 1e-10  # relative change of α and β below which the fixed point is reached
 
 
 @dataclass(frozen=True)
@@ -136,12 +138,15 @@ def left_singular(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def logme_fits(
-    features: np.ndarray, labels: np.ndarray, *, tol: float = 1e-10, max_iter: int = 10_000
+    features: np.ndarray, labels: np.ndarray, *, tol: float | None = None, max_iter: int | None = None
 ) -> list[EvidenceFit]:
     """One :class:`EvidenceFit` per class (sorted class values), for the one-hot column of that class.
 
     ``features``: (N, D) real; ``labels``: (N,) discrete class labels (at least two distinct values).
+    ``tol`` and ``max_iter`` default to :data:`TOL` and :data:`MAX_ITER`.
     """
+    tol = TOL if tol is None else tol
+    max_iter = MAX_ITER if max_iter is None else max_iter
     f = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels)
     if f.ndim != 2:
@@ -170,7 +175,8 @@ def logme_fits(
         fit = _fit_column(sigma, z, outside, n, d, tol=tol, max_iter=max_iter)
         if not fit.converged:
             warnings.warn(
-                f"logme: the evidence maximisation did not converge in {max_iter} iterations for class {c!r}",
+                f"logme: the evidence maximisation did not converge in {max_iter} iterations "
+                f"for class {c.item()!r}",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -178,10 +184,40 @@ def logme_fits(
     return fits
 
 
+@dataclass(frozen=True)
+class LogMEScore:
+    """A LogME score with how its maximisation went: ``converged`` is False when any class's fixed-point
+    iteration stopped at ``max_iter`` (the score is then the evidence where it stopped, a lower bound)."""
+
+    score: float
+    converged: bool
+    iterations: int  # the most iterations any class took
+
+    @property
+    def flag(self) -> str:
+        """``"not converged"`` or ``""``: the ``flag`` column of the scores table."""
+        return "" if self.converged else NOT_CONVERGED
+
+
+NOT_CONVERGED = "not converged"
+
+
+def logme_score(
+    features: np.ndarray, labels: np.ndarray, *, tol: float | None = None, max_iter: int | None = None
+) -> LogMEScore:
+    """:func:`logme` with the convergence of its evidence maximisation (see :class:`LogMEScore`)."""
+    fits = logme_fits(features, labels, tol=tol, max_iter=max_iter)
+    n = np.asarray(features).shape[0]
+    return LogMEScore(
+        score=float(np.mean([fit.evidence / n for fit in fits])),
+        converged=all(fit.converged for fit in fits),
+        iterations=max(fit.iterations for fit in fits),
+    )
+
+
 def logme(features: np.ndarray, labels: np.ndarray) -> float:
     """LogME score: mean over classes of the maximised log evidence per example (higher = better features).
 
     ``features``: (N, D) pooled features of the N labelled examples; ``labels``: (N,) class labels.
     """
-    n = np.asarray(features).shape[0]
-    return float(np.mean([fit.evidence / n for fit in logme_fits(features, labels)]))
+    return logme_score(features, labels).score
