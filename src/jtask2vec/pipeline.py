@@ -293,7 +293,7 @@ class Pipeline:
         for name, task in self.tasks.items():
             key = keys.textemb_key(self.probe, task)
             if not self.store.exists("textemb", key):
-                vector = text_embedding(self.probe, task.texts_of("train"))
+                vector = text_embedding(self.probe, task.inputs_of("train"))
                 with self.store.staging("textemb", key) as stage:
                     np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
             out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
@@ -320,7 +320,7 @@ class Pipeline:
                         features = extract_features(
                             model,
                             tokenizer,
-                            task.texts_of("train"),
+                            task.inputs_of("train"),
                             self.probe.max_length,
                             self.suite.training.eval_batch_size,
                         )

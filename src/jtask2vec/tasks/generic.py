@@ -118,6 +118,7 @@ def _finish(
     options: dict[str, tuple[str, ...]],
     label_field: str,
     derivation: str,
+    pairs: list[str] | None = None,
 ) -> LoadedData:
     mapped, names = map_labels(raw_labels, origins, field=label_field, **options)  # type: ignore[arg-type]
     keep = [i for i, y in enumerate(mapped) if y is not None]
@@ -134,6 +135,7 @@ def _finish(
         notes=[f"{n_dropped} rows dropped by the drop option"] if n_dropped else [],
         corpus_splits=None if splits is None else [splits[i] for i in keep],
         origins=[origins[i] for i in keep],
+        text_pairs=None if pairs is None else [pairs[i] for i in keep],
     )
 
 
@@ -149,6 +151,7 @@ def _read_delimited(
     encoding: str,
     quoting: str,
     options: dict[str, tuple[str, ...]],
+    text_pair_column: str = "",
 ) -> LoadedData:
     if quoting not in ("minimal", "none"):
         raise ConfigError(f"loader {loader!r}, option 'quoting' must be 'minimal' or 'none', not {quoting!r}")
@@ -157,12 +160,17 @@ def _read_delimited(
     ti = column_index(head, text_column, file)
     li = column_index(head, label_column, file)
     si = column_index(head, split_column, file) if split_column else None
+    pi = column_index(head, text_pair_column, file) if text_pair_column else None
+    pairs: list[str] | None = [] if pi is not None else None
     texts: list[str] = []
     raw: list[str] = []
     splits: list[str] | None = [] if si is not None else None
     origins: list[tuple[str, int | None]] = []
     for line, row in rows:
         texts.append(check_text(cell(row, ti, file, line, text_column), file, line, text_column))
+        if pairs is not None and pi is not None:
+            pair = cell(row, pi, file, line, text_pair_column)
+            pairs.append(check_text(pair, file, line, text_pair_column))
         label = cell(row, li, file, line, label_column).strip()
         if not label:
             raise DataError("empty label", path=file, line=line, field=label_column)
@@ -181,7 +189,11 @@ def _read_delimited(
     if not texts:
         raise DataError("no data rows", path=file)
     derivation = f"text = column {text_column!r}, label = column {label_column!r}"
-    return _finish(loader, file, texts, raw, origins, splits, options, label_column, derivation)
+    if text_pair_column:
+        derivation = f"text = column {text_column!r}, text pair = column {text_pair_column!r}, " + (
+            f"label = column {label_column!r}"
+        )
+    return _finish(loader, file, texts, raw, origins, splits, options, label_column, derivation, pairs)
 
 
 def _label_options(
@@ -223,8 +235,10 @@ def load_csv(
     delimiter: str = ",",
     encoding: str = "utf-8",
     quoting: str = "minimal",
+    text_pair_column: str = "",
 ) -> LoadedData:
-    """A delimited file; without a header row, columns are 0-based numbers (``text_column=0``)."""
+    """A delimited file; without a header row, columns are 0-based numbers (``text_column=0``).
+    ``text_pair_column``: the second text of a sentence-pair task (premise/hypothesis...)."""
     if not path:
         raise ConfigError("loader 'csv' needs option path=FILE")
     return _read_delimited(
@@ -239,6 +253,7 @@ def load_csv(
         encoding,
         quoting,
         _label_options(positive, negative, drop, label_names),
+        text_pair_column,
     )
 
 
@@ -263,6 +278,7 @@ def load_tsv(
     header: bool = True,
     encoding: str = "utf-8",
     quoting: str = "minimal",
+    text_pair_column: str = "",
 ) -> LoadedData:
     """As ``csv`` with a tab delimiter (``quoting=none`` when quotes are ordinary characters)."""
     if not path:
@@ -279,6 +295,7 @@ def load_tsv(
         encoding,
         quoting,
         _label_options(positive, negative, drop, label_names),
+        text_pair_column,
     )
 
 
@@ -301,8 +318,10 @@ def load_jsonl(
     drop: tuple[str, ...] = (),
     label_names: tuple[str, ...] = (),
     encoding: str = "utf-8",
+    text_pair_field: str = "",
 ) -> LoadedData:
-    """One JSON object per line; label values are compared as strings (``1``, ``true``, ``"pos"``)."""
+    """One JSON object per line; label values are compared as strings (``1``, ``true``, ``"pos"``).
+    ``text_pair_field``: the second text of a sentence-pair task."""
     if not path:
         raise ConfigError("loader 'jsonl' needs option path=FILE")
     file = resolve_input(path, data_dir)
@@ -310,6 +329,7 @@ def load_jsonl(
     texts: list[str] = []
     raw: list[str] = []
     splits: list[str] | None = [] if split_field else None
+    pairs: list[str] | None = [] if text_pair_field else None
     origins: list[tuple[str, int | None]] = []
     for line, src in enumerate(content.splitlines(), start=1):
         if not src.strip():
@@ -320,7 +340,8 @@ def load_jsonl(
             raise DataError(f"not valid JSON: {exc.msg}", path=file, line=line) from None
         if not isinstance(obj, dict):
             raise DataError("a line must hold a JSON object", path=file, line=line)
-        for name in (text_field, label_field, *((split_field,) if split_field else ())):
+        optional = tuple(f for f in (split_field, text_pair_field) if f)
+        for name in (text_field, label_field, *optional):
             if name not in obj:
                 raise DataError(
                     f"missing field; the object has: {', '.join(obj)}", path=file, line=line, field=name
@@ -329,6 +350,11 @@ def load_jsonl(
         if not isinstance(text, str):
             raise DataError("text must be a string", path=file, line=line, field=text_field)
         texts.append(check_text(text, file, line, text_field))
+        if pairs is not None:
+            pair = obj[text_pair_field]
+            if not isinstance(pair, str):
+                raise DataError("text pair must be a string", path=file, line=line, field=text_pair_field)
+            pairs.append(check_text(pair, file, line, text_pair_field))
         value = obj[label_field]
         label = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
         if not label.strip() or value is None:
@@ -348,6 +374,8 @@ def load_jsonl(
     if not texts:
         raise DataError("no data lines", path=file)
     derivation = f"text = field {text_field!r}, label = field {label_field!r}"
+    if text_pair_field:
+        derivation += f", text pair = field {text_pair_field!r}"
     return _finish(
         "jsonl",
         file,
@@ -358,4 +386,5 @@ def load_jsonl(
         _label_options(positive, negative, drop, label_names),
         label_field,
         derivation,
+        pairs,
     )
