@@ -3,8 +3,9 @@
 Order of the cuts (fixed, so stand-in tasks are disjoint and equal-sized):
 
 1. the loader derives the binary examples (``spec.options``);
-2. identical texts (or the loader's group keys) are grouped so they never straddle two splits or parts;
-   option ``dedupe=true`` instead keeps only the first occurrence of each text;
+2. identical inputs (texts, or text pairs for a sentence-pair task; or the loader's group keys) are
+   grouped so they never straddle two splits or parts; option ``dedupe=true`` instead keeps only the
+   first occurrence of each input;
 3. ``spec.partition``: the examples are cut into ``parts`` disjoint stratified parts (seeded by the
    partition's own seed, so every part index sees the same cut) and part ``index`` is kept;
 4. ``spec.max_examples``: a stratified subsample of that many examples (seed ``spec.split.seed``);
@@ -27,10 +28,15 @@ from jtask2vec.data_dir import resolve_data_dir
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks import chabsa as _chabsa  # noqa: F401  (registers its loader)
 from jtask2vec.tasks import generic as _generic  # noqa: F401
+from jtask2vec.tasks import janli as _janli  # noqa: F401
+from jtask2vec.tasks import jcola as _jcola  # noqa: F401
 from jtask2vec.tasks import jrte as _jrte  # noqa: F401
+from jtask2vec.tasks import jrte_rte as _jrte_rte  # noqa: F401
+from jtask2vec.tasks import jsts as _jsts  # noqa: F401
 from jtask2vec.tasks import livedoor as _livedoor  # noqa: F401
 from jtask2vec.tasks import rakuten as _rakuten  # noqa: F401
 from jtask2vec.tasks import synthetic as _synthetic  # noqa: F401
+from jtask2vec.tasks import toxic as _toxic  # noqa: F401
 from jtask2vec.tasks.base import SPLITS, Provenance, SplitName, Task
 from jtask2vec.tasks.loading import LOADERS, LoadedData, LoaderInfo, register_loader
 from jtask2vec.tasks.splits import stratified_partition, stratified_split, stratified_subsample
@@ -110,6 +116,10 @@ def _load(info: LoaderInfo, options: dict[str, Any], data_dir: Path | None) -> L
         raise RuntimeError(
             f"loader {info.name!r} returned {len(data.texts)} texts but {len(data.labels)} labels"
         )
+    if data.text_pairs is not None and len(data.text_pairs) != len(data.texts):
+        raise RuntimeError(
+            f"loader {info.name!r} returned {len(data.texts)} texts but {len(data.text_pairs)} text pairs"
+        )
     return data
 
 
@@ -133,17 +143,19 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
     data = _load(info, options, data_dir)
     notes = list(data.notes)
     texts = list(data.texts)
+    pairs = list(data.text_pairs) if data.text_pairs is not None else None
+    inputs: list[Any] = texts if pairs is None else list(zip(texts, pairs, strict=True))
     labels = np.asarray(data.labels, dtype=np.int64)
     corpus = list(data.corpus_splits) if data.corpus_splits is not None else None
-    keys = list(data.groups) if data.groups is not None else texts
+    keys = list(data.groups) if data.groups is not None else inputs
     _check_classes(labels, data.label_names, "the task", data.main_file, "label")
 
     # 2. grouping / dedup
     idx = np.arange(len(texts))
     if dedupe:
-        first: dict[str, int] = {}
+        first: dict[Any, int] = {}
         conflicts = 0
-        for i, t in enumerate(texts):
+        for i, t in enumerate(inputs):
             if t in first:
                 conflicts += int(labels[first[t]] != labels[i])
             else:
@@ -157,7 +169,7 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
     else:
         repeated = sum(c - 1 for c in Counter(keys).values() if c > 1)
         if repeated:
-            what = "texts" if data.groups is None else "group keys"
+            what = ("texts" if pairs is None else "text pairs") if data.groups is None else "group keys"
             notes.append(f"{repeated} repeated {what}: identical ones are kept together in one split/part")
 
     # 3. partition
@@ -237,4 +249,5 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
             notes=tuple(notes),
         ),
         stand_in_for=spec.stand_in_for,
+        text_pairs=None if pairs is None else tuple(pairs[i] for i in idx),
     )
