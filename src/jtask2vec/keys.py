@@ -108,7 +108,12 @@ def logme_key(checkpoint_key: str, target: Task, probe: ProbeIdentity) -> str:
     )
 
 
-def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIdentity) -> dict[str, set[str]]:
+def suite_artifact_keys(
+    suite: Suite,
+    tasks: Mapping[str, Task],
+    probe: ProbeIdentity,
+    target_tasks: Mapping[str, Task] | None = None,
+) -> dict[str, set[str]]:
     """Every artifact key a full run of ``suite`` reads or writes, per stage (no computation needed).
 
     The plan mirrors the pipeline: a fine-tune per (task, seed); transfer target fine-tunes per (source,
@@ -124,18 +129,24 @@ def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIde
         }
         keys["finetune"].update(checkpoints.values())
         for target in suite.target_names:
-            keys["finetune"].add(finetune_key(tasks[target], probe, suite.target_training, seed))
+            baseline = finetune_key(target_tasks[target], probe, suite.target_training, seed)
+            keys["finetune"].add(baseline)
+            if suite.has_target_regime:
+                keys["embedding"].add(embedding_key(baseline, suite.fisher, probe, seed))
             for source in suite.source_names:
                 if source == target:
                     continue
                 keys["finetune"].add(
-                    finetune_key(tasks[target], probe, suite.target_training, seed, checkpoints[source])
+                    finetune_key(
+                        target_tasks[target], probe, suite.target_training, seed, checkpoints[source]
+                    )
                 )
                 if "logme" in wanted:
-                    keys["logme"].add(logme_key(checkpoints[source], tasks[target], probe))
+                    keys["logme"].add(logme_key(checkpoints[source], target_tasks[target], probe))
         keys["embedding"].update(embedding_key(c, suite.fisher, probe, seed) for c in checkpoints.values())
         if "asymmetric" in suite.evaluation.distances:
             keys["trivial-embedding"].add(trivial_embedding_key(probe, suite.fisher, seed, tasks.values()))
     if "textemb" in wanted:
         keys["textemb"].update(textemb_key(probe, task) for task in tasks.values())
+        keys["textemb"].update(textemb_key(probe, target_tasks[name]) for name in suite.target_names)
     return keys

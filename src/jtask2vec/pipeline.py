@@ -76,7 +76,21 @@ class Pipeline:
     # ---- inputs ------------------------------------------------------------------------------------
     @cached_property
     def tasks(self) -> dict[str, Task]:
-        return {spec.name: load_task(spec, self.data_dir_option) for spec in self.suite.tasks}
+        """Every task as a source (the suite's ``source_regime``): stage 1 fine-tunes and embeddings."""
+        return {
+            name: load_task(self.suite.role_spec(name, "source"), self.data_dir_option)
+            for name in self.suite.task_names
+        }
+
+    @cached_property
+    def target_tasks(self) -> dict[str, Task]:
+        """The targets as trained in the suite's ``target_regime`` (the same tasks without one)."""
+        if not self.suite.has_target_regime:
+            return self.tasks
+        return {
+            name: load_task(self.suite.role_spec(name, "target"), self.data_dir_option)
+            for name in self.suite.target_names
+        }
 
     @cached_property
     def probe(self) -> Probe:
@@ -95,12 +109,18 @@ class Pipeline:
                     "task": task.name,
                     "loader": spec.loader,
                     "stand_in_for": task.stand_in_for or "",
+                    "kind": spec.kind,
                     "n": len(task),
                     "n_label0": counts[task.label_names[0]],
                     "n_label1": counts[task.label_names[1]],
                     "label0": task.label_names[0],
                     "label1": task.label_names[1],
                     **sizes,
+                    "train_as_target": (
+                        len(self.target_tasks[task.name].indices("train"))
+                        if task.name in self.target_tasks
+                        else None
+                    ),
                     "data_hash": task.data_hash,
                     "source": task.provenance.source,
                     "licence": task.provenance.licence,
@@ -167,6 +187,36 @@ class Pipeline:
             self.tracker.advance()
         return out
 
+    def target_embeddings(self) -> dict[tuple[str, int], np.ndarray]:
+        """With a target regime: each target's vector from its own fine-tune in that regime (its baseline
+        checkpoint of the transfer grid), on its target-regime examples. Empty without a target regime."""
+        from jtask2vec.embedding import TaskEmbedding, embed_task
+        from jtask2vec.training import finetune
+
+        out: dict[tuple[str, int], np.ndarray] = {}
+        if not self.suite.has_target_regime:
+            return out
+        for name in self.suite.target_names:
+            task = self.target_tasks[name]
+            for seed in self.suite.seeds:
+                checkpoint = finetune(
+                    task, self.probe, self.suite.target_training, seed, store=self.store, progress=False,
+                    device=self.device,
+                ).checkpoint_key  # fmt: skip
+                key = keys.embedding_key(checkpoint, self.suite.fisher, self.probe, seed)
+                if not self.store.exists("embedding", key):
+                    from jtask2vec.checkpoints import load_finetuned
+
+                    model, tokenizer, _ = load_finetuned(self.store, checkpoint)
+                    emb = embed_task(
+                        model.to(self.device), tokenizer, task, self.suite.fisher, self.probe.max_length,
+                        seed=seed, probe_name=self.probe.fingerprint,
+                    )  # fmt: skip
+                    with self.store.staging("embedding", key) as stage:
+                        emb.save(stage)
+                out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
+        return out
+
     def trivial_embedding(self, seed: int) -> np.ndarray:
         """t0 of the asymmetric distance: see :func:`jtask2vec.distances.trivial_embedding`."""
         from jtask2vec.distances import trivial_embedding_for_probe
@@ -187,6 +237,7 @@ class Pipeline:
 
         embeddings = embeddings if embeddings is not None else self.embeddings()
         names = self.suite.task_names
+        as_target = self.target_embeddings()
         rows = []
         for seed in self.suite.seeds:
             vectors = {name: embeddings[(name, seed)] for name in names}
@@ -197,6 +248,13 @@ class Pipeline:
                 matrix = distance_matrix(
                     vectors, distance, trivial=trivial, alpha=self.suite.evaluation.asymmetric_alpha
                 )
+                for b in [n for n in names if (n, seed) in as_target]:
+                    # column b: target b in its regime against every task as a source
+                    swapped = distance_matrix(
+                        {**vectors, b: as_target[(b, seed)]}, distance, trivial=trivial,
+                        alpha=self.suite.evaluation.asymmetric_alpha,
+                    )  # fmt: skip
+                    matrix[b] = swapped[b]
                 for a in matrix.index:
                     for b in matrix.columns:
                         rows.append(
@@ -226,6 +284,7 @@ class Pipeline:
             self.store,
             progress=False,
             device=self.device,
+            target_tasks=self.target_tasks,
             on_cell_done=lambda cell: self.tracker.advance(description=f"transfer {_cell_name(cell)}"),
         )
 
@@ -258,6 +317,7 @@ class Pipeline:
         frames = []
         sizes = {name: len(self.tasks[name].indices("train")) for name in self.suite.task_names}
         textemb = self.text_embeddings() if "textemb" in wanted else {}
+        textemb_target = self.text_embeddings(self.target_tasks) if "textemb" in wanted else {}
         logme = self.logme_scores() if "logme" in wanted else {}
         for seed in self.suite.seeds:
             for target in self.suite.target_names:
@@ -277,7 +337,12 @@ class Pipeline:
                 if "textemb" in wanted:
                     frames.append(
                         selection.scores_table(
-                            "textemb", seed, target, selection.textemb_scores(textemb, target, sources)
+                            "textemb",
+                            seed,
+                            target,
+                            selection.textemb_scores(
+                                {**textemb, target: textemb_target[target]}, target, sources
+                            ),
                         )
                     )
                 if "logme" in wanted:
@@ -285,12 +350,12 @@ class Pipeline:
                     frames.append(selection.scores_table("logme", seed, target, scores))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def text_embeddings(self) -> dict[str, np.ndarray]:
-        """TextEmb vectors of the pretrained probe per task (cached)."""
+    def text_embeddings(self, tasks: dict[str, Task] | None = None) -> dict[str, np.ndarray]:
+        """TextEmb vectors of the pretrained probe per task (cached); ``tasks``: default the sources."""
         from jtask2vec.selection import text_embedding
 
         out = {}
-        for name, task in self.tasks.items():
+        for name, task in (self.tasks if tasks is None else tasks).items():
             key = keys.textemb_key(self.probe, task)
             if not self.store.exists("textemb", key):
                 vector = text_embedding(self.probe, task.inputs_of("train"))
@@ -312,7 +377,7 @@ class Pipeline:
                 for target in self.suite.target_names:
                     if target == source:
                         continue
-                    task = self.tasks[target]
+                    task = self.target_tasks[target]
                     key = keys.logme_key(checkpoint, task, self.probe)
                     if not self.store.exists("logme", key):
                         if model is None:

@@ -11,6 +11,8 @@ Order of the cuts (fixed, so stand-in tasks are disjoint and equal-sized):
 4. ``spec.max_examples``: a stratified subsample of that many examples (seed ``spec.split.seed``);
 5. ``spec.split``: the corpus's own split (``use_corpus_split``) or a stratified, group-aware
    train/dev/test split from ``spec.split.seed``;
+5b. ``spec.train_size`` (a limited data regime): a stratified subsample of the train split (seed
+   ``spec.split.seed``); the other train examples are dropped, dev and test are unchanged;
 6. validation: both classes overall and in every non-empty split; train and test non-empty.
 """
 
@@ -76,6 +78,7 @@ def task_spec(
     partition: PartitionConfig | dict[str, Any] | None = None,
     max_examples: int | None = None,
     stand_in_for: str | None = None,
+    train_size: int | None = None,
     **options: Any,
 ) -> TaskSpec:
     """A :class:`TaskSpec` for ``loader`` with loader ``options`` (name defaults to the loader id)."""
@@ -89,6 +92,8 @@ def task_spec(
         fields["max_examples"] = max_examples
     if stand_in_for is not None:
         fields["stand_in_for"] = stand_in_for
+    if train_size is not None:
+        fields["train_size"] = train_size
     return TaskSpec.model_validate(fields)
 
 
@@ -218,6 +223,22 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
             f"stratified group-aware split: dev {sc.dev_fraction:g}, test {sc.test_fraction:g}, "
             f"seed {sc.seed}"
         )
+
+    # 5b. limited regime
+    if spec.train_size is not None:
+        train = np.flatnonzero(np.asarray(splits) == "train")
+        if spec.train_size < len(train):
+            kept = set(train[stratified_subsample(sel_labels[train], spec.train_size, sc.seed)].tolist())
+            keep = np.asarray(
+                [i for i in range(len(idx)) if splits[i] != "train" or i in kept], dtype=np.int64
+            )
+            notes.append(
+                f"limited regime: a stratified subsample of {spec.train_size} of the {len(train)} train "
+                f"examples (seed {sc.seed}); dev and test unchanged"
+            )
+            idx, sel_labels, splits = idx[keep], sel_labels[keep], [splits[i] for i in keep]
+        else:
+            notes.append(f"train_size {spec.train_size} >= the {len(train)} train examples: all kept")
 
     # 6. validation
     split_arr = np.asarray(splits)
