@@ -47,6 +47,8 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "tasks.0.partition": ({"parts": 2, "index": 1}, DATA),
     "tasks.0.max_examples": (40, DATA),
     "tasks.0.stand_in_for": ("x", NONE),
+    "tasks.0.train_size": (20, DATA),
+    "tasks.0.kind": ("nli", NONE),
     "tasks.0.description": ("words", NONE),
     "sources": (["a", "b"], frozenset({"finetune", "selector-score"})),  # fewer transfer cells / pairs
     "targets": (["a", "b"], frozenset({"finetune", "selector-score"})),
@@ -85,6 +87,11 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "evaluation.asymmetric_alpha": (0.3, NONE),
     "seeds": ([0, 2], frozenset(ALL - {"textemb"})),
     "device": ("cpu", NONE),
+    # sources capped: every task's own fine-tune, embedding, t0's sample and TextEmb change; the targets'
+    # fine-tunes start from other checkpoints
+    "source_regime.train_size": (30, DATA),
+    # targets limited: their fine-tunes, their own embeddings (new), TextEmb of their version, LogME
+    "target_regime.train_size": (30, frozenset({"finetune", "embedding", "textemb", "selector-score"})),
 }
 
 NOT_PERTURBED = {
@@ -125,8 +132,9 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
 
 def _keys_of(raw: dict[str, Any]) -> dict[str, set[str]]:
     suite = Suite.model_validate(raw)
-    tasks = {spec.name: load_task(spec, None) for spec in suite.tasks}
-    return keys.suite_artifact_keys(suite, tasks, load_probe(suite.probe))
+    tasks = {name: load_task(suite.role_spec(name, "source"), None) for name in suite.task_names}
+    targets = {name: load_task(suite.role_spec(name, "target"), None) for name in suite.target_names}
+    return keys.suite_artifact_keys(suite, tasks, load_probe(suite.probe), targets)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,11 @@ def test_registry_lists_every_loader() -> None:
         "tsv",
         "jsonl",
         "synthetic",
+        "jcola",
+        "janli",
+        "jsts",
+        "jrte-rte",
+        "toxic",
     }
     assert set(LOADERS) == names
 

@@ -60,7 +60,22 @@ class TaskSpec(_Strict):
     partition: PartitionConfig | None = None
     max_examples: int | None = Field(None, gt=1, description="stratified subsample to this many examples")
     stand_in_for: str | None = Field(None, description="the study's task this one stands in for, if any")
+    train_size: int | None = Field(
+        None,
+        gt=1,
+        description="limited regime: a stratified subsample (seed split.seed) of this many train examples; "
+        "dev and test unchanged. Overrides the suite's source_regime/target_regime for this task",
+    )
+    kind: str = Field("", description="task kind for the report (sentiment, nli, sts...); no effect on data")
     description: str = ""
+
+
+class RegimeConfig(_Strict):
+    """A data regime: how many training examples a task gets in one role (source or target)."""
+
+    train_size: int | None = Field(
+        None, gt=1, description="stratified subsample of the train split (seed: the task's split.seed)"
+    )
 
 
 class ProbeConfig(_Strict):
@@ -164,6 +179,14 @@ class Suite(_Strict):
     fisher: FisherConfig = FisherConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     seeds: list[int] = Field([0], min_length=1)
+    source_regime: RegimeConfig = Field(
+        RegimeConfig(), description="data regime of every task as a source (its own fine-tune, embedding)"
+    )
+    target_regime: RegimeConfig = Field(
+        RegimeConfig(),
+        description="data regime of every task as a target (baseline and transfer fine-tunes, and what the "
+        "selectors see of the target)",
+    )
     device: str = Field("auto", description="'auto' (a CUDA GPU when present), 'cpu', 'cuda', 'cuda:1'...")
 
     @field_validator("tasks")
@@ -203,6 +226,19 @@ class Suite(_Strict):
     @property
     def target_training(self) -> TrainingConfig:
         return self.transfer_training or self.training
+
+    @property
+    def has_target_regime(self) -> bool:
+        """Whether targets are trained on other data than the same tasks as sources."""
+        return self.source_regime != self.target_regime
+
+    def role_spec(self, name: str, role: Literal["source", "target"]) -> TaskSpec:
+        """Task ``name`` as loaded in ``role``: its own ``train_size`` if set, else the role's regime."""
+        spec = self.task(name)
+        regime = self.source_regime if role == "source" else self.target_regime
+        if spec.train_size is not None or regime.train_size is None:
+            return spec
+        return spec.model_copy(update={"train_size": regime.train_size})
 
     def task(self, name: str) -> TaskSpec:
         for t in self.tasks:

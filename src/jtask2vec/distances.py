@@ -161,10 +161,10 @@ def trivial_embedding_for_probe(probe, tasks, config, *, seed: int, progress: bo
     from jtask2vec.embedding import trivial_embedding
 
     rng = np.random.default_rng(seed)
-    pools = [t.texts_of(config.split) for t in tasks]
+    pools = [t.inputs_of(config.split) for t in tasks]
     budget = config.max_examples or sum(len(p) for p in pools)
     per_task = max(1, budget // max(1, len(pools)))
-    texts: list[str] = []
+    texts: list = []  # texts and, from sentence-pair tasks, (text, text_pair) inputs
     for pool in pools:
         if pool:
             take = rng.choice(len(pool), size=min(per_task, len(pool)), replace=False)

@@ -7,6 +7,8 @@ with ``FisherConfig.save_raw`` also ``fisher.safetensors`` (the raw per-paramete
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ from jtask2vec.fisher.scopes import embedding_table_names
 from jtask2vec.keys import STAGE_VERSIONS
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.store import atomic_write_json, read_json
-from jtask2vec.tasks.base import Provenance, Task
+from jtask2vec.tasks.base import Task
+from jtask2vec.text_inputs import TextInput
 
 VECTOR_FILE = "embedding.safetensors"
 META_FILE = "meta.json"
@@ -85,11 +88,33 @@ def embed_task(
     progress: bool = False,
 ) -> TaskEmbedding:
     """Embed ``task`` by the Fisher of ``model`` on its ``config.split`` examples (see
-    :func:`jtask2vec.fisher.diagonal_fisher` and :mod:`jtask2vec.fisher.reductions`)."""
-    texts = task.texts_of(config.split)
+    :func:`jtask2vec.fisher.diagonal_fisher` and :mod:`jtask2vec.fisher.reductions`); a sentence-pair
+    task's examples are its ``(text, text_pair)`` inputs."""
+    texts = task.inputs_of(config.split)
     labels = task.labels_of(config.split)
     if not texts:
         raise DataError(f"task {task.name!r} has no {config.split!r} examples to embed", field="fisher.split")
+    return embed_inputs(
+        model, tokenizer, texts, labels, config, max_length, seed=seed, probe_name=probe_name,
+        task_name=task.name, data_hash=task.data_hash, progress=progress,
+    )  # fmt: skip
+
+
+def embed_inputs(
+    model: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[TextInput],
+    labels: np.ndarray,
+    config: FisherConfig,
+    max_length: int,
+    *,
+    seed: int,
+    probe_name: str,
+    task_name: str,
+    data_hash: str,
+    progress: bool = False,
+) -> TaskEmbedding:
+    """The embedding of ``model`` on the inputs ``texts`` (texts and/or pairs) with ``labels``."""
     hidden = int(model.head.in_features)
     raw = None
     if config.reduction == "activation":
@@ -114,8 +139,8 @@ def embed_task(
         raw = fisher if config.save_raw else None
     used = select_examples(len(texts), labels, config.max_examples, config.class_balanced, seed)
     meta = {
-        "task": task.name,
-        "task_data_hash": task.data_hash,
+        "task": task_name,
+        "task_data_hash": data_hash,
         "probe": probe_name,
         "estimator": config.estimator,
         "scope": config.scope,
@@ -140,7 +165,7 @@ def trivial_embedding(
     encoder: torch.nn.Module,
     pooling: str,
     tokenizer: PreTrainedTokenizerBase,
-    texts: list[str],
+    texts: list[TextInput],
     config: FisherConfig,
     max_length: int,
     *,
@@ -167,19 +192,10 @@ def trivial_embedding(
         model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=generator) * std)
     model.to(next(encoder.parameters()).device, next(encoder.parameters()).dtype)
     labels = np.random.default_rng(seed).integers(0, 2, size=len(texts))
-    splits = ("train", "dev", "test")
-    task = Task(
-        name="trivial",
-        texts=tuple(texts),
-        labels=labels,
-        splits=tuple(config.split for _ in texts)
-        if config.split in splits
-        else tuple("train" for _ in texts),
-        label_names=("a", "b"),
-        provenance=Provenance(source="trivial task", licence="-", derivation="random labels, fresh head"),
-    )
-    embedding = embed_task(
-        model, tokenizer, task, config, max_length, seed=seed, probe_name=probe_name, progress=progress
-    )
+    digest = hashlib.sha256(json.dumps([texts, labels.tolist()], ensure_ascii=False).encode()).hexdigest()
+    embedding = embed_inputs(
+        model, tokenizer, list(texts), labels, config, max_length, seed=seed, probe_name=probe_name,
+        task_name="trivial", data_hash=digest, progress=progress,
+    )  # fmt: skip
     embedding.meta["trivial"] = True
     return embedding

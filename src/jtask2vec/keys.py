@@ -127,7 +127,12 @@ def selector_score_key(
     )
 
 
-def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIdentity) -> dict[str, set[str]]:
+def suite_artifact_keys(
+    suite: Suite,
+    tasks: Mapping[str, Task],
+    probe: ProbeIdentity,
+    target_tasks: Mapping[str, Task] | None = None,
+) -> dict[str, set[str]]:
     """Every artifact key a full run of ``suite`` reads or writes, per stage (no computation needed).
 
     The plan mirrors the pipeline: a fine-tune per (task, seed); transfer target fine-tunes per (source,
@@ -135,9 +140,10 @@ def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIde
     ``t0`` per seed when the asymmetric distance is evaluated; TextEmb per task and each feature-based
     selector's score per (source, target, seed) when those baselines are on. ``store gc`` keeps these.
     """
-    keys: dict[str, set[str]] = {stage: set() for stage in STAGE_VERSIONS}
     from jtask2vec.selection.feature_based import split_feature_selectors
 
+    target_tasks = tasks if target_tasks is None else target_tasks
+    keys: dict[str, set[str]] = {stage: set() for stage in STAGE_VERSIONS}
     wanted = set(suite.evaluation.baselines)
     feature_based, _ = split_feature_selectors(suite.evaluation.baselines)
     layers = suite.evaluation.feature_layers
@@ -147,15 +153,22 @@ def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIde
         }
         keys["finetune"].update(checkpoints.values())
         for target in suite.target_names:
-            keys["finetune"].add(finetune_key(tasks[target], probe, suite.target_training, seed))
+            baseline = finetune_key(target_tasks[target], probe, suite.target_training, seed)
+            keys["finetune"].add(baseline)
+            if suite.has_target_regime:
+                keys["embedding"].add(embedding_key(baseline, suite.fisher, probe, seed))
             for source in suite.source_names:
                 if source == target:
                     continue
                 keys["finetune"].add(
-                    finetune_key(tasks[target], probe, suite.target_training, seed, checkpoints[source])
+                    finetune_key(
+                        target_tasks[target], probe, suite.target_training, seed, checkpoints[source]
+                    )
                 )
                 keys["selector-score"].update(
-                    selector_score_key(s, checkpoints[source], tasks[target], probe, layers=layers, seed=seed)
+                    selector_score_key(
+                        s, checkpoints[source], target_tasks[target], probe, layers=layers, seed=seed
+                    )
                     for s in feature_based
                 )
         keys["embedding"].update(embedding_key(c, suite.fisher, probe, seed) for c in checkpoints.values())
@@ -163,4 +176,5 @@ def suite_artifact_keys(suite: Suite, tasks: Mapping[str, Task], probe: ProbeIde
             keys["trivial-embedding"].add(trivial_embedding_key(probe, suite.fisher, seed, tasks.values()))
     if "textemb" in wanted:
         keys["textemb"].update(textemb_key(probe, task) for task in tasks.values())
+        keys["textemb"].update(textemb_key(probe, target_tasks[name]) for name in suite.target_names)
     return keys

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from jtask2vec.text_inputs import TextInput, encode, pad
+
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
     """[CLS] (first position) or masked mean of ``hidden`` (batch, length, hidden)."""
@@ -65,14 +67,8 @@ class EncoderClassifier(nn.Module):
 
 
 def encode_texts(
-    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[TextInput], max_length: int
 ) -> dict[str, torch.Tensor]:
-    """Tokenise, truncate to ``max_length`` and pad to the longest text of the batch."""
-    enc = tokenizer(
-        list(texts),
-        truncation=True,
-        max_length=max_length,
-        padding="longest",
-        return_tensors="pt",
-    )
-    return {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    """Tokenise (texts or ``(text, text_pair)`` pairs, :func:`jtask2vec.text_inputs.encode`), truncate to
+    ``max_length`` and pad to the longest input of the batch."""
+    return pad(encode(tokenizer, texts, max_length), tokenizer.pad_token_id)

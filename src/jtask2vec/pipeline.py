@@ -78,7 +78,21 @@ class Pipeline:
     # ---- inputs ------------------------------------------------------------------------------------
     @cached_property
     def tasks(self) -> dict[str, Task]:
-        return {spec.name: load_task(spec, self.data_dir_option) for spec in self.suite.tasks}
+        """Every task as a source (the suite's ``source_regime``): stage 1 fine-tunes and embeddings."""
+        return {
+            name: load_task(self.suite.role_spec(name, "source"), self.data_dir_option)
+            for name in self.suite.task_names
+        }
+
+    @cached_property
+    def target_tasks(self) -> dict[str, Task]:
+        """The targets as trained in the suite's ``target_regime`` (the same tasks without one)."""
+        if not self.suite.has_target_regime:
+            return self.tasks
+        return {
+            name: load_task(self.suite.role_spec(name, "target"), self.data_dir_option)
+            for name in self.suite.target_names
+        }
 
     @cached_property
     def probe(self) -> Probe:
@@ -98,6 +112,7 @@ class Pipeline:
                     "task": task.name,
                     "loader": spec.loader,
                     "stand_in_for": task.stand_in_for or "",
+                    "kind": spec.kind,
                     "n": len(task),
                     "n_label0": counts[task.label_names[0]],
                     "n_label1": counts[task.label_names[1]],
@@ -108,6 +123,11 @@ class Pipeline:
                     "tokens_p50": lengths.p50,
                     "tokens_p90": lengths.p90,
                     "tokens_max": lengths.max,
+                    "train_as_target": (
+                        len(self.target_tasks[task.name].indices("train"))
+                        if task.name in self.target_tasks
+                        else None
+                    ),
                     "data_hash": task.data_hash,
                     "source": task.provenance.source,
                     "licence": task.provenance.licence,
@@ -174,6 +194,36 @@ class Pipeline:
             self.tracker.advance()
         return out
 
+    def target_embeddings(self) -> dict[tuple[str, int], np.ndarray]:
+        """With a target regime: each target's vector from its own fine-tune in that regime (its baseline
+        checkpoint of the transfer grid), on its target-regime examples. Empty without a target regime."""
+        from jtask2vec.embedding import TaskEmbedding, embed_task
+        from jtask2vec.training import finetune
+
+        out: dict[tuple[str, int], np.ndarray] = {}
+        if not self.suite.has_target_regime:
+            return out
+        for name in self.suite.target_names:
+            task = self.target_tasks[name]
+            for seed in self.suite.seeds:
+                checkpoint = finetune(
+                    task, self.probe, self.suite.target_training, seed, store=self.store, progress=False,
+                    device=self.device,
+                ).checkpoint_key  # fmt: skip
+                key = keys.embedding_key(checkpoint, self.suite.fisher, self.probe, seed)
+                if not self.store.exists("embedding", key):
+                    from jtask2vec.checkpoints import load_finetuned
+
+                    model, tokenizer, _ = load_finetuned(self.store, checkpoint)
+                    emb = embed_task(
+                        model.to(self.device), tokenizer, task, self.suite.fisher, self.probe.max_length,
+                        seed=seed, probe_name=self.probe.fingerprint,
+                    )  # fmt: skip
+                    with self.store.staging("embedding", key) as stage:
+                        emb.save(stage)
+                out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
+        return out
+
     def trivial_embedding(self, seed: int) -> np.ndarray:
         """t0 of the asymmetric distance: see :func:`jtask2vec.distances.trivial_embedding`."""
         from jtask2vec.distances import trivial_embedding_for_probe
@@ -194,6 +244,7 @@ class Pipeline:
 
         embeddings = embeddings if embeddings is not None else self.embeddings()
         names = self.suite.task_names
+        as_target = self.target_embeddings()
         rows = []
         for seed in self.suite.seeds:
             vectors = {name: embeddings[(name, seed)] for name in names}
@@ -204,6 +255,13 @@ class Pipeline:
                 matrix = distance_matrix(
                     vectors, distance, trivial=trivial, alpha=self.suite.evaluation.asymmetric_alpha
                 )
+                for b in [n for n in names if (n, seed) in as_target]:
+                    # column b: target b in its regime against every task as a source
+                    swapped = distance_matrix(
+                        {**vectors, b: as_target[(b, seed)]}, distance, trivial=trivial,
+                        alpha=self.suite.evaluation.asymmetric_alpha,
+                    )  # fmt: skip
+                    matrix[b] = swapped[b]
                 for a in matrix.index:
                     for b in matrix.columns:
                         rows.append(
@@ -233,6 +291,7 @@ class Pipeline:
             self.store,
             progress=False,
             device=self.device,
+            target_tasks=self.target_tasks,
             on_cell_done=lambda cell: self.tracker.advance(description=f"transfer {_cell_name(cell)}"),
         )
 
@@ -266,6 +325,7 @@ class Pipeline:
         frames = []
         sizes = {name: len(self.tasks[name].indices("train")) for name in self.suite.task_names}
         textemb = self.text_embeddings() if "textemb" in wanted else {}
+        textemb_target = self.text_embeddings(self.target_tasks) if "textemb" in wanted else {}
         feature_scores = self.feature_scores(featured)
         for seed in self.suite.seeds:
             for target in self.suite.target_names:
@@ -285,7 +345,12 @@ class Pipeline:
                 if "textemb" in wanted:
                     frames.append(
                         selection.scores_table(
-                            "textemb", seed, target, selection.textemb_scores(textemb, target, sources)
+                            "textemb",
+                            seed,
+                            target,
+                            selection.textemb_scores(
+                                {**textemb, target: textemb_target[target]}, target, sources
+                            ),
                         )
                     )
                 for name in featured:
@@ -295,15 +360,15 @@ class Pipeline:
                     frames.append(selection.scores_table(name, seed, target, scores, flags))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def text_embeddings(self) -> dict[str, np.ndarray]:
-        """TextEmb vectors of the pretrained probe per task (cached)."""
+    def text_embeddings(self, tasks: dict[str, Task] | None = None) -> dict[str, np.ndarray]:
+        """TextEmb vectors of the pretrained probe per task (cached); ``tasks``: default the sources."""
         from jtask2vec.selection import text_embedding
 
         out = {}
-        for name, task in self.tasks.items():
+        for name, task in (self.tasks if tasks is None else tasks).items():
             key = keys.textemb_key(self.probe, task)
             if not self.store.exists("textemb", key):
-                vector = text_embedding(self.probe, task.texts_of("train"))
+                vector = text_embedding(self.probe, task.inputs_of("train"))
                 with self.store.staging("textemb", key) as stage:
                     np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
             out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
@@ -326,7 +391,7 @@ class Pipeline:
                 for target in self.suite.target_names:
                     if target == source or not selectors:
                         continue
-                    task = self.tasks[target]
+                    task = self.target_tasks[target]
                     score_keys = {
                         name: keys.selector_score_key(
                             name, checkpoint, task, self.probe, layers=layers, seed=seed
@@ -340,7 +405,7 @@ class Pipeline:
                         values = feature_selector_scores(
                             model,
                             tokenizer,
-                            task.texts_of("train"),
+                            task.inputs_of("train"),
                             task.labels_of("train"),
                             missing,
                             max_length=self.probe.max_length,

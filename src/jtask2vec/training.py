@@ -40,6 +40,7 @@ from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
 from jtask2vec.store import ArtifactStore, atomic_write_json
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.splits import stratified_subsample
+from jtask2vec.text_inputs import Encoded, TextInput, encode, pad
 
 RESULT_FILE = "result.json"
 BUCKET_BATCHES = 50  # length-bucketing window: sort by length within chunks of this many batches
@@ -108,26 +109,35 @@ def classification_metrics(
 
 
 # ---- batching -------------------------------------------------------------------------------------------
-def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Token ids of each text (special tokens included), truncated to ``max_length``, unpadded."""
+def tokenize(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[TextInput], max_length: int
+) -> list[Encoded]:
+    """Each input (a text or a ``(text, text_pair)``) tokenised by :func:`jtask2vec.text_inputs.encode`:
+    special tokens and pair template included, truncated to ``max_length`` longest side first, unpadded."""
     if not texts:
         return []
-    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    return encode(tokenizer, texts, max_length)
+
+
+def _as_encoded(item: Encoded | Sequence[int]) -> Encoded:
+    return item if isinstance(item, dict) else {"input_ids": list(item)}
+
+
+def n_tokens(item: Encoded | Sequence[int]) -> int:
+    """Length of a tokenised input (an :data:`Encoded` dict or a plain list of ids)."""
+    return len(item["input_ids"]) if isinstance(item, dict) else len(item)
 
 
 def collate(
-    ids: Sequence[Sequence[int]], pad_id: int, device: torch.device | None = None
+    ids: Sequence[Encoded | Sequence[int]], pad_id: int, device: torch.device | None = None
 ) -> dict[str, torch.Tensor]:
-    """Right-pad to the longest sequence of the batch: ``input_ids``, ``attention_mask`` (batch, length)."""
-    length = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), length), dtype=torch.long)
-    for row, seq in enumerate(ids):
-        input_ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
+    """Right-pad to the longest sequence of the batch: ``input_ids``, ``attention_mask`` and, where the
+    tokenizer returned them, ``token_type_ids`` (batch, length). Items are tokenised inputs (see
+    :func:`tokenize`) or plain lists of token ids."""
+    batch = pad([_as_encoded(x) for x in ids], pad_id)
     if device is not None and device.type != "cpu":
-        input_ids, mask = input_ids.to(device), mask.to(device)
-    return {"input_ids": input_ids, "attention_mask": mask}
+        batch = {k: v.to(device) for k, v in batch.items()}
+    return batch
 
 
 def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -152,11 +162,11 @@ def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gen
 def predict(
     model: EncoderClassifier,
     tokenizer: PreTrainedTokenizerBase,
-    texts: Sequence[str],
+    texts: Sequence[TextInput],
     max_length: int,
     batch_size: int,
     *,
-    token_ids: Sequence[Sequence[int]] | None = None,
+    token_ids: Sequence[Encoded | Sequence[int]] | None = None,
 ) -> np.ndarray:
     """Predicted labels (n,) of ``texts``, in eval mode, batched by sorted length."""
     ids = token_ids if token_ids is not None else tokenize(tokenizer, texts, max_length)
@@ -165,7 +175,7 @@ def predict(
         return preds
     was_training = model.training
     model.eval()
-    order = np.argsort([len(x) for x in ids], kind="stable")
+    order = np.argsort([n_tokens(x) for x in ids], kind="stable")
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         batch = collate([ids[i] for i in idx], tokenizer.pad_token_id, model_device(model))
@@ -177,7 +187,7 @@ def predict(
 def evaluate_classifier(
     model: EncoderClassifier,
     tokenizer: PreTrainedTokenizerBase,
-    texts: Sequence[str],
+    texts: Sequence[TextInput],
     labels: Sequence[int] | np.ndarray,
     max_length: int,
     batch_size: int,
@@ -242,9 +252,9 @@ def _optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.AdamW:
 def train_classifier(
     model: EncoderClassifier,
     tokenizer: PreTrainedTokenizerBase,
-    train_ids: Sequence[Sequence[int]],
+    train_ids: Sequence[Encoded | Sequence[int]],
     train_labels: np.ndarray,
-    dev_ids: Sequence[Sequence[int]],
+    dev_ids: Sequence[Encoded | Sequence[int]],
     dev_labels: np.ndarray,
     training: TrainingConfig,
     rng: np.random.Generator,
@@ -258,7 +268,7 @@ def train_classifier(
     """
     device = model_device(model)
     labels_t = torch.as_tensor(np.asarray(train_labels), dtype=torch.long, device=device)
-    lengths = [len(x) for x in train_ids]
+    lengths = [n_tokens(x) for x in train_ids]
     n_batches = math.ceil(len(train_ids) / training.batch_size)
     total_steps = n_batches * training.epochs
     optimizer = _optimizer(model, training)
@@ -359,7 +369,7 @@ def finetune(
         encoder = probe.fresh_encoder()
 
     tokenizer = probe.tokenizer
-    texts = task.texts
+    texts = task.inputs
     ids = tokenize(tokenizer, [texts[i] for i in np.concatenate([train_idx, dev_idx])], probe.max_length)
     train_ids, dev_ids = ids[: len(train_idx)], ids[len(train_idx) :]
 

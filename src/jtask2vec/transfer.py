@@ -97,11 +97,13 @@ class FinetuneRunner:
     progress: bool = True
     device: str = "cpu"
     on_done: Callable[[FinetuneJob], None] | None = field(default=None, repr=False)
+    target_tasks: dict[str, Task] | None = None  # the target-role versions (a suite's target regime)
 
     def __call__(self, job: FinetuneJob) -> FinetuneResult:
         config = self.training if job.role == "source" else self.target_training
+        tasks = self.target_tasks if job.role == "target" and self.target_tasks is not None else self.tasks
         result = finetune(
-            self.tasks[job.task],
+            tasks[job.task],
             self.probe,
             config,
             job.seed,
@@ -127,6 +129,7 @@ def run_grid(
     progress: bool = True,
     on_cell_done: Callable[[Cell], None] | None = None,
     device: str = "cpu",
+    target_tasks: dict[str, Task] | None = None,
 ) -> pd.DataFrame:
     """Run (or reuse) every cell and return the long table, one row per cell (columns ``GRID_COLUMNS``).
 
@@ -136,6 +139,9 @@ def run_grid(
 
     ``on_cell_done(cell)`` is called once per cell as soon as its result exists (with an in-process
     executor, right after the fine-tune; with a remote one, when the phase's ``map`` returns).
+
+    ``target_tasks`` (a suite's target regime): the versions of the tasks that targets are trained on
+    (baselines and transfers); sources are fine-tuned on ``tasks``. Default: ``tasks`` for both.
     """
     missing = sorted({n for c in cells for n in (c.source, c.target) if n is not None} - set(tasks))
     if missing:
@@ -158,7 +164,15 @@ def run_grid(
                 on_cell_done(cell)
 
     runner = FinetuneRunner(
-        tasks, probe, training, target_training, store.root, progress, device=device, on_done=fire
+        tasks,
+        probe,
+        training,
+        target_training,
+        store.root,
+        progress,
+        device=device,
+        on_done=fire,
+        target_tasks=target_tasks,
     )
 
     phase1: list[FinetuneJob] = []

@@ -1,4 +1,4 @@
-"""``python -m jtask2vec.cli``: the same as the ``jtask2vec`` command."""
+"""``python -m jtask2vec.cli ...``: the same as the ``jtask2vec`` console script."""
 
 from jtask2vec.cli import main
 

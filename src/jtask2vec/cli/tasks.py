@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -15,6 +16,9 @@ from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks import SPLITS, Task, list_loaders, load_task, task_spec
 from jtask2vec.tasks.download import SOURCES, download
 from jtask2vec.tasks.lengths import TokenLengthStats, token_length_stats
+
+if TYPE_CHECKING:
+    from jtask2vec.text_inputs import TextInput
 
 tasks_app = typer.Typer(
     help="Task loaders: list them, show a task's statistics and provenance, download a corpus.",
@@ -66,9 +70,11 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def length_stats(texts: list[str] | tuple[str, ...]) -> tuple[int, float, float, int]:
-    """(min, median, mean, max) of the texts' lengths in characters."""
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+def length_stats(texts: Sequence[TextInput]) -> tuple[int, float, float, int]:
+    """(min, median, mean, max) of the inputs' lengths in characters (a pair: both texts together)."""
+    lengths = np.fromiter(
+        (len(t) if isinstance(t, str) else sum(map(len, t)) for t in texts), dtype=np.int64, count=len(texts)
+    )
     if lengths.size == 0:
         return 0, 0.0, 0.0, 0
     return int(lengths.min()), float(np.median(lengths)), float(lengths.mean()), int(lengths.max())
@@ -100,7 +106,8 @@ def render_task(task: Task, tokens: tuple[TokenLengthStats, str] | None = None) 
         head += f"  [yellow]stand-in for {task.stand_in_for}[/]"
     console.print(head)
 
-    table = Table(title="Splits, label balance and text length (characters)")
+    what = "pair length (characters, both texts)" if task.is_pair_task else "text length (characters)"
+    table = Table(title=f"Splits, label balance and {what}")
     table.add_column("split")
     table.add_column("n", justify="right")
     for name in task.label_names:
@@ -109,7 +116,7 @@ def render_task(task: Task, tokens: tuple[TokenLengthStats, str] | None = None) 
     for col in ("min", "median", "mean", "max"):
         table.add_column(col, justify="right")
     for split in (*SPLITS, None):
-        texts = task.texts if split is None else task.texts_of(split)
+        texts = task.inputs if split is None else task.inputs_of(split)
         c = task.class_counts(split)
         size = len(texts)
         lo, med, mean, hi = length_stats(texts)

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from jtask2vec.text_inputs import Encoded, TextInput, encode, pad
+
 
 @dataclass
 class Chunk:
@@ -42,33 +44,23 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
 
 
 def tokenize(
-    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
-) -> list[dict[str, list[int]]]:
-    """Each text tokenised alone (truncated to ``max_length``, unpadded)."""
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-    return [{k: list(enc[k][i]) for k in keys} for i in range(len(texts))]
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[TextInput], max_length: int
+) -> list[Encoded]:
+    """Each input (a text, or a ``(text, text_pair)`` with the tokenizer's pair template) tokenised alone,
+    truncated to ``max_length`` longest side first, unpadded (:func:`jtask2vec.text_inputs.encode`)."""
+    return encode(tokenizer, texts, max_length)
 
 
 def collate(
-    tokenized: Sequence[dict[str, list[int]]], index: np.ndarray, pad_token_id: int, device: torch.device
+    tokenized: Sequence[Encoded], index: np.ndarray, pad_token_id: int, device: torch.device
 ) -> Chunk:
-    """Right-pad the examples at ``index`` to the longest of them."""
-    rows = [tokenized[i] for i in index]
-    length = max(len(r["input_ids"]) for r in rows)
-    ids = torch.full((len(rows), length), pad_token_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), length), dtype=torch.long)
-    types = torch.zeros((len(rows), length), dtype=torch.long) if "token_type_ids" in rows[0] else None
-    for j, r in enumerate(rows):
-        n = len(r["input_ids"])
-        ids[j, :n] = torch.tensor(r["input_ids"])
-        mask[j, :n] = torch.tensor(r.get("attention_mask", [1] * n))
-        if types is not None:
-            types[j, :n] = torch.tensor(r["token_type_ids"])
+    """Right-pad the examples at ``index`` to the longest of them (token types kept where present)."""
+    batch = pad([tokenized[i] for i in index], pad_token_id)
+    types = batch.get("token_type_ids")
     return Chunk(
         index=np.asarray(index),
-        input_ids=ids.to(device),
-        attention_mask=mask.to(device),
+        input_ids=batch["input_ids"].to(device),
+        attention_mask=batch["attention_mask"].to(device),
         token_type_ids=None if types is None else types.to(device),
     )
 

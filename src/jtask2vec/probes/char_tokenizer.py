@@ -27,13 +27,20 @@ def build_char_tokenizer(
     mask_token: str | None = None,
     leading_specials: Sequence[str] | None = None,
     model_max_length: int = 512,
+    token_type_ids: bool = True,
 ) -> PreTrainedTokenizerFast:
     """A char-level tokenizer whose ids are ``leading_specials`` then ``chars`` in order.
 
     ``leading_specials`` defaults to the special tokens given, in the order pad, unknown-kanji, unk, cls,
     sep, mask. With ``unknown_kanji_token``, a kanji missing from ``chars`` maps to that token instead of
-    ``unk_token`` (the convention of the unidic-lite imitator). With ``cls_token`` and ``sep_token``, single
-    texts are wrapped as ``[CLS] text [SEP]``.
+    ``unk_token`` (the convention of the unidic-lite imitator). Special tokens not in ``leading_specials``
+    get the ids after the characters.
+
+    Templates: with ``cls_token`` and ``sep_token``, a single text is ``[CLS] a [SEP]`` and a pair
+    ``[CLS] a [SEP] b [SEP]``; with ``sep_token`` alone (a model without [CLS], like the imitator), a
+    single text is ``a`` and a pair ``a [SEP] b``. In a pair, the tokens of ``b`` (and the [SEP] after
+    it) have token type 1. ``token_type_ids``: return token types (for models with a token-type
+    embedding, e.g. BERT and ALBERT).
     """
     if leading_specials is None:
         leading_specials = [
@@ -44,6 +51,9 @@ def build_char_tokenizer(
         if token in vocab:
             raise ValueError(f"duplicate token {token!r} in the character vocabulary")
         vocab[token] = len(vocab)
+    for token in (pad_token, unknown_kanji_token, unk_token, cls_token, sep_token, mask_token):
+        if token and token not in vocab:
+            vocab[token] = len(vocab)
     if unknown_kanji_token is not None:
         vocab[UNKNOWN_KANJI_PLACEHOLDER] = vocab.pop(unknown_kanji_token)
 
@@ -61,6 +71,10 @@ def build_char_tokenizer(
             pair=f"{cls_token} $A {sep_token} $B:1 {sep_token}:1",
             special_tokens=[(cls_token, vocab[cls_token]), (sep_token, vocab[sep_token])],
         )
+    elif sep_token:
+        tok.post_processor = processors.TemplateProcessing(
+            single="$A", pair=f"$A {sep_token} $B:1", special_tokens=[(sep_token, vocab[sep_token])]
+        )
     specials = {"pad_token": pad_token, "unk_token": unk_token}
     if cls_token:
         specials["cls_token"] = cls_token
@@ -68,4 +82,10 @@ def build_char_tokenizer(
         specials["sep_token"] = sep_token
     if mask_token:
         specials["mask_token"] = mask_token
-    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **specials)
+    inputs = ["input_ids", "token_type_ids", "attention_mask"] if token_type_ids else None
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        model_max_length=model_max_length,
+        **({"model_input_names": inputs} if inputs else {}),
+        **specials,
+    )

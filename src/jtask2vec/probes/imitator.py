@@ -6,6 +6,13 @@ vocabulary of 2,380 characters) trained on Japanese Wikipedia to imitate MeCab +
 tokenizer.json) in the user's cache, which then loads with ``AutoModel``/``AutoTokenizer`` like any other.
 Token ids follow the package: 0 [PAD], 1 unknown kanji, 2 unknown non-kanji, then one id per character.
 The model has no [CLS] token, so the probe pools by masked mean.
+
+Sentence pairs: the package model never saw two segments, and has no separator. The export adds one
+token, [SEP] (the last id, 2,383), whose embedding starts as a copy of the embedding of "。" (the
+sentence end the model was trained on; a separate id, so fine-tuning can move it apart). A pair is
+``a [SEP] b`` with token type 1 on ``b`` (ALBERT's token-type embedding has two rows; the package only
+used type 0, so type 1 is its untrained initial row, learned by fine-tuning). Single texts give exactly
+the package's ids and hidden states, as before.
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ from jtask2vec.errors import ProbeError
 from jtask2vec.probes.char_tokenizer import build_char_tokenizer
 
 PACKAGE = "unidic_lite_imitator_transformers"
+EXPORT_FORMAT = 2  # 2: [SEP] token and token types for sentence pairs (bump when the export changes)
+SEP_TOKEN = "[SEP]"
+SEP_INIT_CHAR = "。"  # the [SEP] embedding starts as this character's
 DISTRIBUTION = "unidic-lite-imitator-transformers"
 
 
@@ -64,6 +74,8 @@ def export_imitator(target: Path) -> Path:
     config = AlbertConfig(**raw, pad_token_id=0)
     if config.vocab_size != len(chars) + 3:
         raise ProbeError(f"{src / 'config.json'}: vocab_size {config.vocab_size} != 3 + {len(chars)} chars")
+    if SEP_INIT_CHAR not in chars:
+        raise ProbeError(f"{src / 'config.json'}: {SEP_INIT_CHAR!r} is not in the character vocabulary")
 
     state = torch.load(src / "model.pth", map_location="cpu", weights_only=True)
     encoder_state = {
@@ -71,12 +83,20 @@ def export_imitator(target: Path) -> Path:
     }
     if not encoder_state:
         raise ProbeError(f"{src / 'model.pth'}: no 'albert.*' weights found")
+    table = "embeddings.word_embeddings.weight"
+    if table not in encoder_state:
+        raise ProbeError(f"{src / 'model.pth'}: no 'albert.{table}'")
+    words = encoder_state[table]
+    sep_row = words[3 + chars.index(SEP_INIT_CHAR)].clone()
+    encoder_state[table] = torch.cat([words, sep_row[None]], dim=0).contiguous()
+    config.vocab_size += 1
 
     tokenizer = build_char_tokenizer(
         chars,
         pad_token="[PAD]",
         unk_token="[UNK]",
         unknown_kanji_token="[UNK_KANJI]",
+        sep_token=SEP_TOKEN,
         leading_specials=["[PAD]", "[UNK_KANJI]", "[UNK]"],
         model_max_length=config.max_position_embeddings,
     )
@@ -107,7 +127,7 @@ def export_imitator(target: Path) -> Path:
 
 def imitator_folder() -> Path:
     """The exported model folder, exporting it on first use."""
-    target = cache_root() / "probes" / f"ja-imitator-{imitator_version()}"
+    target = cache_root() / "probes" / f"ja-imitator-{imitator_version()}-f{EXPORT_FORMAT}"
     if not (target / "model.safetensors").is_file():
         export_imitator(target)
     return target

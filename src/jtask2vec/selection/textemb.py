@@ -10,26 +10,32 @@ from transformers import PreTrainedTokenizerBase
 
 from jtask2vec.modeling import EncoderClassifier, encode_texts, pool
 from jtask2vec.probes import Probe
+from jtask2vec.text_inputs import TextInput
 
 
 def _device(module: torch.nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
-def _check_texts(texts: Sequence[str], batch_size: int) -> None:
+def _as_inputs(texts: Sequence[TextInput]) -> list[TextInput]:
+    return [t if isinstance(t, tuple) else str(t) for t in texts]
+
+
+def _check_texts(texts: Sequence[TextInput], batch_size: int) -> None:
     if len(texts) == 0:
         raise ValueError("no texts to encode")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
 
 
-def text_embedding(probe: Probe, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+def text_embedding(probe: Probe, texts: Sequence[TextInput], batch_size: int = 64) -> np.ndarray:
     """TextEmb task vector (Vu et al. 2020), shape (hidden,), float64.
 
     ``mean over texts of mean-pool(last hidden state of the pretrained probe)``: each text is mean-pooled
     over its non-padding tokens (whatever the probe's own pooling), then the text vectors are averaged.
+    A sentence pair is one input (the tokenizer's pair template), pooled over both sentences.
     """
-    texts = [str(t) for t in texts]
+    texts = _as_inputs(texts)
     _check_texts(texts, batch_size)
     encoder = probe.encoder
     was_training = encoder.training
@@ -50,12 +56,13 @@ def text_embedding(probe: Probe, texts: Sequence[str], batch_size: int = 64) -> 
 def extract_features(
     model: EncoderClassifier,
     tokenizer: PreTrainedTokenizerBase,
-    texts: Sequence[str],
+    texts: Sequence[TextInput],
     max_length: int,
     batch_size: int = 64,
 ) -> np.ndarray:
-    """Pooled features (``model.features``: the head's input), shape (N, hidden), float32, eval mode."""
-    texts = [str(t) for t in texts]
+    """Pooled features (``model.features``: the head's input), shape (N, hidden), float32, eval mode.
+    ``texts`` are model inputs: texts, or ``(text, text_pair)`` pairs."""
+    texts = _as_inputs(texts)
     _check_texts(texts, batch_size)
     was_training = model.training
     model.eval()

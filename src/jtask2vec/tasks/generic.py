@@ -130,6 +130,7 @@ def _finish(
     label_field: str,
     derivation: str,
     skipped: BadRows,
+    pairs: list[str] | None = None,
 ) -> LoadedData:
     if not texts:
         raise DataError("no data rows", path=path)
@@ -151,6 +152,7 @@ def _finish(
         notes=notes,
         corpus_splits=None if splits is None else [splits[i] for i in keep],
         origins=[origins[i] for i in keep],
+        text_pairs=None if pairs is None else [pairs[i] for i in keep],
     )
 
 
@@ -175,7 +177,7 @@ def _read_delimited(
     data_dir: Path | None,
     path: str,
     delimiter: str,
-    columns: tuple[str, str, str],
+    columns: tuple[str, str, str, str],
     header: bool,
     encoding: str,
     quoting: str,
@@ -183,7 +185,7 @@ def _read_delimited(
     bad_rows: str,
     options: dict[str, tuple[str, ...]],
 ) -> LoadedData:
-    text_column, label_column, split_column = columns
+    text_column, label_column, split_column, text_pair_column = columns
     file = resolve_input(path, data_dir)
     skipped = BadRows()
     head, rows = iter_rows(
@@ -199,18 +201,25 @@ def _read_delimited(
     ti = column_index(head, text_column, file)
     li = column_index(head, label_column, file)
     si = column_index(head, split_column, file) if split_column else None
+    pi = column_index(head, text_pair_column, file) if text_pair_column else None
+    pairs: list[str] | None = [] if pi is not None else None
     texts: list[str] = []
     raw: list[str] = []
     splits: list[str] | None = [] if si is not None else None
     origins: list[tuple[str, int | None]] = []
     for line, row in rows:
         texts.append(check_text(cell(row, ti, file, line, text_column), file, line, text_column))
+        if pairs is not None and pi is not None:
+            pair = cell(row, pi, file, line, text_pair_column)
+            pairs.append(check_text(pair, file, line, text_pair_column))
         raw.append(_label(cell(row, li, file, line, label_column), file, line, label_column))
         if splits is not None and si is not None:
             splits.append(_split(cell(row, si, file, line, split_column), file, line, split_column))
         origins.append((str(file), line))
     derivation = f"text = column {text_column!r}, label = column {label_column!r}"
-    return _finish(file, texts, raw, origins, splits, options, label_column, derivation, skipped)
+    if text_pair_column:
+        derivation += f", text pair = column {text_pair_column!r}"
+    return _finish(file, texts, raw, origins, splits, options, label_column, derivation, skipped, pairs)
 
 
 def _label_options(
@@ -254,8 +263,10 @@ def load_csv(
     quoting: str = "minimal",
     multiline: bool = False,
     bad_rows: str = "error",
+    text_pair_column: str = "",
 ) -> LoadedData:
     """A delimited file; without a header row, columns are 0-based numbers (``text_column=0``).
+    ``text_pair_column``: the second text of a sentence-pair task (premise/hypothesis...).
 
     ``quoting=minimal``: CSV double quotes (strict); ``multiline=true`` allows line breaks inside quoted
     fields. ``bad_rows=skip`` skips (and counts) rows with the wrong number of fields instead of failing.
@@ -266,7 +277,7 @@ def load_csv(
         data_dir,
         path,
         delimiter,
-        (text_column, label_column, split_column),
+        (text_column, label_column, split_column, text_pair_column),
         header,
         encoding,
         quoting,
@@ -299,6 +310,7 @@ def load_tsv(
     quoting: str = "none",
     multiline: bool = False,
     bad_rows: str = "error",
+    text_pair_column: str = "",
 ) -> LoadedData:
     """As ``csv`` with a tab delimiter; quotes are ordinary characters unless ``quoting=minimal``."""
     if not path:
@@ -307,7 +319,7 @@ def load_tsv(
         data_dir,
         path,
         "\t",
-        (text_column, label_column, split_column),
+        (text_column, label_column, split_column, text_pair_column),
         header,
         encoding,
         quoting,
@@ -342,8 +354,10 @@ def load_jsonl(
     label_names: tuple[str, ...] = (),
     encoding: str = "utf-8",
     bad_rows: str = "error",
+    text_pair_field: str = "",
 ) -> LoadedData:
     """One JSON object per line; label values are compared as strings (``1``, ``true``, ``"pos"``).
+    ``text_pair_field``: the second text of a sentence-pair task.
 
     ``bad_rows=skip`` skips (and counts) lines that are not a JSON object instead of failing.
     """
@@ -356,6 +370,7 @@ def load_jsonl(
     texts: list[str] = []
     raw: list[str] = []
     splits: list[str] | None = [] if split_field else None
+    pairs: list[str] | None = [] if text_pair_field else None
     origins: list[tuple[str, int | None]] = []
     for line, src in iter_lines(file, encoding):
         if not src.strip():
@@ -373,7 +388,8 @@ def load_jsonl(
                 continue
             raise DataError(reason, path=file, line=line, hint="fix the line, or skip it with bad_rows=skip")
         assert isinstance(obj, dict)
-        for name in (text_field, label_field, *((split_field,) if split_field else ())):
+        optional = tuple(f for f in (split_field, text_pair_field) if f)
+        for name in (text_field, label_field, *optional):
             if name not in obj:
                 raise DataError(
                     f"missing field; the object has: {', '.join(obj)}", path=file, line=line, field=name
@@ -382,6 +398,11 @@ def load_jsonl(
         if not isinstance(text, str):
             raise DataError("text must be a string", path=file, line=line, field=text_field)
         texts.append(check_text(text, file, line, text_field))
+        if pairs is not None:
+            pair = obj[text_pair_field]
+            if not isinstance(pair, str):
+                raise DataError("text pair must be a string", path=file, line=line, field=text_pair_field)
+            pairs.append(check_text(pair, file, line, text_pair_field))
         raw.append(
             _label(
                 _json_label(obj[label_field]) if obj[label_field] is not None else "", file, line, label_field
@@ -391,5 +412,7 @@ def load_jsonl(
             splits.append(_split(str(obj[split_field]), file, line, split_field))
         origins.append((str(file), line))
     derivation = f"text = field {text_field!r}, label = field {label_field!r}"
+    if text_pair_field:
+        derivation += f", text pair = field {text_pair_field!r}"
     options = _label_options(positive, negative, drop, label_names)
-    return _finish(file, texts, raw, origins, splits, options, label_field, derivation, skipped)
+    return _finish(file, texts, raw, origins, splits, options, label_field, derivation, skipped, pairs)

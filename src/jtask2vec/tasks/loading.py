@@ -23,7 +23,9 @@ class LoadedData:
     ``labels[i]`` in {0, 1} names ``label_names[labels[i]]``. ``corpus_splits`` (optional) is the corpus's
     own assignment (values in :data:`CORPUS_SPLITS`). ``origins[i]`` is ``(file, line)`` of example ``i``
     for error messages. ``main_file`` is the file errors about the task as a whole point to. ``groups``
-    (optional) are keys that must stay together (default: identical texts stay together).
+    (optional) are keys that must stay together (default: identical inputs stay together: the text, or
+    the ``(text, text_pair)`` pair). ``text_pairs`` (optional): the second text of each example of a
+    sentence-pair task.
     """
 
     texts: list[str]
@@ -39,6 +41,7 @@ class LoadedData:
     origins: list[tuple[str, int | None]] | None = None
     # Examples with the same group key are kept in one split/part (default key: the text itself).
     groups: list[str] | None = None
+    text_pairs: list[str] | None = None
 
 
 LoaderFunc = Callable[..., LoadedData]

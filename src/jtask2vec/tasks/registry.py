@@ -14,6 +14,8 @@ Order of the cuts (fixed, so stand-in tasks are disjoint and equal-sized):
    partition and no dedupe;
 5. ``spec.split``: the corpus's own split (``use_corpus_split``) or a stratified, group-aware
    train/dev/test split from ``spec.split.seed``;
+5b. ``spec.train_size`` (a limited data regime): a stratified subsample of the train split (seed
+   ``spec.split.seed``); the other train examples are dropped, dev and test are unchanged;
 6. validation: no text in two splits (any copy left is dropped by the rule of step 2 and counted); both
    classes overall and in every non-empty split; train and test non-empty.
 """
@@ -32,10 +34,15 @@ from jtask2vec.data_dir import resolve_data_dir
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks import chabsa as _chabsa  # noqa: F401  (registers its loader)
 from jtask2vec.tasks import generic as _generic  # noqa: F401
+from jtask2vec.tasks import janli as _janli  # noqa: F401
+from jtask2vec.tasks import jcola as _jcola  # noqa: F401
 from jtask2vec.tasks import jrte as _jrte  # noqa: F401
+from jtask2vec.tasks import jrte_rte as _jrte_rte  # noqa: F401
+from jtask2vec.tasks import jsts as _jsts  # noqa: F401
 from jtask2vec.tasks import livedoor as _livedoor  # noqa: F401
 from jtask2vec.tasks import rakuten as _rakuten  # noqa: F401
 from jtask2vec.tasks import synthetic as _synthetic  # noqa: F401
+from jtask2vec.tasks import toxic as _toxic  # noqa: F401
 from jtask2vec.tasks.base import SPLITS, Provenance, SplitName, Task
 from jtask2vec.tasks.loading import LOADERS, LoadedData, LoaderInfo, register_loader
 from jtask2vec.tasks.splits import (
@@ -81,6 +88,7 @@ def task_spec(
     partition: PartitionConfig | dict[str, Any] | None = None,
     max_examples: int | None = None,
     stand_in_for: str | None = None,
+    train_size: int | None = None,
     **options: Any,
 ) -> TaskSpec:
     """A :class:`TaskSpec` for ``loader`` with loader ``options`` (name defaults to the loader id)."""
@@ -94,6 +102,8 @@ def task_spec(
         fields["max_examples"] = max_examples
     if stand_in_for is not None:
         fields["stand_in_for"] = stand_in_for
+    if train_size is not None:
+        fields["train_size"] = train_size
     return TaskSpec.model_validate(fields)
 
 
@@ -120,6 +130,10 @@ def _load(info: LoaderInfo, options: dict[str, Any], data_dir: Path | None) -> L
     if len(data.texts) != len(data.labels):
         raise RuntimeError(
             f"loader {info.name!r} returned {len(data.texts)} texts but {len(data.labels)} labels"
+        )
+    if data.text_pairs is not None and len(data.text_pairs) != len(data.texts):
+        raise RuntimeError(
+            f"loader {info.name!r} returned {len(data.texts)} texts but {len(data.text_pairs)} text pairs"
         )
     return data
 
@@ -167,9 +181,11 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
     data = _load(info, options, data_dir)
     notes = list(data.notes)
     texts = list(data.texts)
+    pairs = list(data.text_pairs) if data.text_pairs is not None else None
+    inputs: list[Any] = texts if pairs is None else list(zip(texts, pairs, strict=True))
     labels = np.asarray(data.labels, dtype=np.int64)
     corpus = list(data.corpus_splits) if data.corpus_splits is not None else None
-    keys = leak_groups(texts, data.groups)
+    keys = leak_groups(inputs, data.groups)
     _check_classes(labels, data.label_names, "the task", data.main_file, "label")
 
     # 2. cross-split copies (corpus split), then grouping / dedup
@@ -179,10 +195,10 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
         if dropped:
             notes.append(_cross_split_note(affected, dropped, "corpus split"))
     if dedupe:
-        first: dict[str, int] = {}
+        first: dict[Any, int] = {}
         conflicts = 0
         for i in idx:
-            t = texts[i]
+            t = inputs[i]
             if t in first:
                 conflicts += int(labels[first[t]] != labels[i])
             else:
@@ -196,7 +212,8 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
     else:
         repeated = sum(c - 1 for c in Counter(keys[i] for i in idx).values() if c > 1)
         if repeated:
-            what = "texts" if data.groups is None else "texts or group keys"
+            what = "texts" if pairs is None else "text pairs"
+            what += "" if data.groups is None else " or group keys"
             notes.append(f"{repeated} repeated {what}: identical ones are kept together in one split/part")
 
     # 3. partition
@@ -246,6 +263,22 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
             f"seed {sc.seed}"
         )
 
+    # 5b. limited regime
+    if spec.train_size is not None:
+        train = np.flatnonzero(np.asarray(splits) == "train")
+        if spec.train_size < len(train):
+            kept = set(train[stratified_subsample(sel_labels[train], spec.train_size, sc.seed)].tolist())
+            keep = np.asarray(
+                [i for i in range(len(idx)) if splits[i] != "train" or i in kept], dtype=np.int64
+            )
+            notes.append(
+                f"limited regime: a stratified subsample of {spec.train_size} of the {len(train)} train "
+                f"examples (seed {sc.seed}); dev and test unchanged"
+            )
+            idx, sel_labels, splits = idx[keep], sel_labels[keep], [splits[i] for i in keep]
+        else:
+            notes.append(f"train_size {spec.train_size} >= the {len(train)} train examples: all kept")
+
     # 6. validation: no text in two splits (whatever the mode), both classes everywhere
     kept, affected, dropped = _drop_cross_split([keys[i] for i in idx], splits)
     if dropped:
@@ -280,4 +313,5 @@ def load_task(spec: TaskSpec, data_dir: Path | None = None) -> Task:
             notes=tuple(notes),
         ),
         stand_in_for=spec.stand_in_for,
+        text_pairs=None if pairs is None else tuple(pairs[i] for i in idx),
     )
