@@ -122,7 +122,7 @@ class RunResults:
                 else (empty_table(name))
             )
         if FLAG_COLUMN in tables["scores"].columns:  # an empty flag is "" in memory, NaN from the CSV
-            tables["scores"][FLAG_COLUMN] = tables["scores"][FLAG_COLUMN].fillna("")
+            tables["scores"][FLAG_COLUMN] = tables["scores"][FLAG_COLUMN].astype(object).fillna("")
         return cls(
             suite=Suite.model_validate(meta["suite"]), environment=meta.get("environment", {}), **tables
         )
