@@ -27,7 +27,7 @@ from jtask2vec.errors import ConfigError
 from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
 from jtask2vec.results import BASELINE_SOURCE, RunResults
-from jtask2vec.store import ArtifactStore, content_key
+from jtask2vec.store import ArtifactStore, atomic_write_json, content_key, read_json
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.registry import load_task
 
@@ -156,7 +156,8 @@ class Pipeline:
         for name, seed in units:
             self.tracker.stage(f"embed {name} (seed {seed})")
             key = self.embedding_key(name, seed)
-            if not self.store.exists("embedding", key):
+
+            def build(stage: Path, name: str = name, seed: int = seed) -> None:
                 model, tokenizer, _ = self.load_classifier(name, seed)
                 emb = embed_task(
                     model,
@@ -167,9 +168,9 @@ class Pipeline:
                     seed=seed,
                     probe_name=self.probe.fingerprint,
                 )
-                with self.store.staging("embedding", key) as stage:
-                    emb.save(stage)
-            out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
+                emb.save(stage)
+
+            out[(name, seed)] = TaskEmbedding.load(self.store.get_or_create("embedding", key, build)).vector
             self.tracker.advance()
         return out
 
@@ -186,13 +187,14 @@ class Pipeline:
                 "tasks": sorted(t.data_hash for t in self.tasks.values()),
             }
         )
-        if not self.store.exists("trivial-embedding", key):
+
+        def build(stage: Path) -> None:
             emb = trivial_embedding_for_probe(
                 self.probe, list(self.tasks.values()), self.suite.fisher, seed=seed
             )
-            with self.store.staging("trivial-embedding", key) as stage:
-                emb.save(stage)
-        return TaskEmbedding.load(self.store.path("trivial-embedding", key)).vector
+            emb.save(stage)
+
+        return TaskEmbedding.load(self.store.get_or_create("trivial-embedding", key, build)).vector
 
     # ---- stage 3: distances between task vectors -----------------------------------------------------
     def distances(self, embeddings: dict[tuple[str, int], np.ndarray] | None = None) -> pd.DataFrame:
@@ -311,11 +313,13 @@ class Pipeline:
                     "max_length": self.probe.max_length,
                 }
             )
-            if not self.store.exists("textemb", key):
+
+            def build(stage: Path, task: Task = task) -> None:
                 vector = text_embedding(self.probe, task.texts_of("train"))
-                with self.store.staging("textemb", key) as stage:
-                    np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
-            out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
+                np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
+
+            folder = self.store.get_or_create("textemb", key, build)
+            out[name] = np.load(folder / "vector.npy", allow_pickle=False)
         return out
 
     def logme_scores(self) -> dict[tuple[int, str, str], float]:
@@ -327,7 +331,7 @@ class Pipeline:
         for seed in self.suite.seeds:
             for source in self.suite.source_names:
                 checkpoint = self.checkpoint_key(source, seed)
-                model = None
+                loaded: list = []  # the source classifier, loaded at most once a seed
                 for target in self.suite.target_names:
                     if target == source:
                         continue
@@ -335,19 +339,21 @@ class Pipeline:
                     key = content_key(
                         {"logme": checkpoint, "target": task.data_hash, "max_length": self.probe.max_length}
                     )
-                    if not self.store.exists("logme", key):
-                        if model is None:
-                            model, tokenizer, _ = self.load_classifier(source, seed)
+
+                    def build(stage: Path, task: Task = task, loaded: list = loaded) -> None:
+                        if not loaded:
+                            loaded.extend(self.load_classifier(source, seed)[:2])  # noqa: B023 (fixed per loop)
                         features = extract_features(
-                            model,
-                            tokenizer,
+                            *loaded,
                             task.texts_of("train"),
                             self.probe.max_length,
                             self.suite.training.eval_batch_size,
                         )
                         value = float(logme(features, task.labels_of("train")))
-                        self.store.write_json("logme", key, {"logme": value})
-                    out[(seed, source, target)] = float(self.store.read_json("logme", key)["logme"])
+                        atomic_write_json(stage / "result.json", {"logme": value})
+
+                    folder = self.store.get_or_create("logme", key, build)
+                    out[(seed, source, target)] = float(read_json(folder / "result.json")["logme"])
         return out
 
     # ---- stage 6: evaluation -------------------------------------------------------------------------
@@ -369,6 +375,14 @@ class Pipeline:
 
     # ---- everything ----------------------------------------------------------------------------------
     def run(self, *, report: bool = True) -> RunResults:
+        from jtask2vec.store_maintenance import write_run_artifacts
+
+        with self.store.recording() as used:  # what this run reads from the store, for `store gc`
+            results = self._run(report=report)
+        write_run_artifacts(self.paths.run_dir(self.suite), used)
+        return results
+
+    def _run(self, *, report: bool) -> RunResults:
         started = time.perf_counter()
         self.store.clean_staging()
         self.tracker.stage("loading tasks and probe")
