@@ -36,9 +36,15 @@ def verify_command(
     for p in problems:
         moved = f" -> moved to {p.quarantined}" if p.quarantined else ""
         console.print(
-            f"[red]corrupt[/] {p.kind}/{p.key}: {escape(p.problem)}{escape(moved)}", highlight=False
+            f"[red]corrupt[/] {p.kind}/{p.key}: {escape(p.problem)}{escape(moved)}",
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"{checked} artifacts checked in {store.root}, {len(problems)} corrupt", highlight=False)
+    console.print(
+        f"{checked} artifacts checked in {store.root}, {len(problems)} corrupt",
+        highlight=False,
+        soft_wrap=True,
+    )
     if problems:
         raise typer.Exit(1)
 
@@ -71,10 +77,13 @@ def gc_command(
         )
     if yes:
         freed = collect_garbage(store, garbage)
-        console.print(f"removed {len(garbage)} artifacts, {freed:,} bytes freed", highlight=False)
+        console.print(
+            f"removed {len(garbage)} artifacts, {freed:,} bytes freed", highlight=False, soft_wrap=True
+        )
     else:
         console.print(
             f"dry run: {len(garbage)} artifacts ({total:,} bytes) unused by {', '.join(suite)}; "
             "run again with --yes to delete them",
             highlight=False,
+            soft_wrap=True,
         )
