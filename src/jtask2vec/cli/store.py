@@ -73,7 +73,9 @@ def gc_command(
     total = sum(g.size for g in garbage)
     for g in garbage:
         console.print(
-            f"{'removing' if yes else 'would remove'} {g.kind}/{g.key} ({g.size:,} bytes)", highlight=False
+            f"{'removing' if yes else 'would remove'} {g.kind}/{g.key} ({g.size:,} bytes)",
+            highlight=False,
+            soft_wrap=True,
         )
     if yes:
         freed = collect_garbage(store, garbage)
