@@ -35,7 +35,16 @@ from jtask2vec import __version__
 from jtask2vec.errors import StoreError
 from jtask2vec.faults import fault_point
 from jtask2vec.store_manifest import MANIFEST_FILE, check_artifact, fsync_path, log_event, write_manifest
-from jtask2vec.store_owners import HEARTBEAT, STALE_SECONDS, Owner, owner_is_dead
+from jtask2vec.store_owners import (
+    HEARTBEAT,
+    LOCK_PREFIX,
+    STAGING_PREFIX,
+    STALE_SECONDS,
+    Owner,
+    lock_owner,
+    owner_is_dead,
+    staging_owner,
+)
 
 # Bump when a change alters the numbers an artifact holds, so stale results are not reused.
 CODE_VERSION = f"{__version__}+store1"
@@ -105,8 +114,6 @@ def read_json(path: str | Path) -> Any:
 
 logger = logging.getLogger("jtask2vec.store")
 QUARANTINE_DIR = ".quarantine"
-STAGING_PREFIX = ".staging-"
-LOCK_PREFIX = ".lock-"
 # (root, kind, key) -> (inode, mtime_ns) of the manifest whose SHA-256 sums this process has checked
 _VERIFIED: dict[tuple[str, str, str], tuple[int, int]] = {}
 _RECORDERS: list[tuple[str, set[tuple[str, str]]]] = []  # (root, artifacts used) of open recording()s
@@ -293,7 +300,7 @@ class ArtifactStore:
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
             except FileExistsError:
-                owner = _lock_owner(lock)
+                owner = lock_owner(lock)
                 if owner_is_dead(owner, lock, self.stale_seconds):
                     self._break_claim(lock, owner, kind, key)
                     continue
@@ -322,7 +329,7 @@ class ArtifactStore:
             yield
         finally:
             HEARTBEAT.discard(lock)
-            if _lock_owner(lock) == me:  # not broken and re-taken by another process meanwhile
+            if lock_owner(lock) == me:  # not broken and re-taken by another process meanwhile
                 lock.unlink(missing_ok=True)
             log_event(self.root, "release", kind, key)
 
@@ -332,7 +339,7 @@ class ArtifactStore:
             os.rename(lock, aside)
         except FileNotFoundError:
             return
-        if _lock_owner(aside) == owner:
+        if lock_owner(aside) == owner:
             log_event(self.root, "break-stale-claim", kind, key, f"owner {owner}")
         else:  # a live process re-took the claim between our look and the rename: give it back
             with suppress(FileExistsError):
@@ -367,9 +374,9 @@ class ArtifactStore:
         for kind in self.kinds():
             for path in sorted((self.root / kind).glob(".*")):
                 if path.name.startswith(STAGING_PREFIX):
-                    owner = _staging_owner(path.name)
+                    owner = staging_owner(path.name)
                 elif path.name.startswith(LOCK_PREFIX):
-                    owner = _lock_owner(path)
+                    owner = lock_owner(path)
                 else:
                     continue
                 if not owner_is_dead(owner, path, self.stale_seconds):
@@ -389,15 +396,3 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_ino, st.st_mtime_ns
-
-
-def _staging_owner(name: str) -> Owner | None:
-    parts = name.removeprefix(STAGING_PREFIX).split(".")
-    return Owner.from_token(".".join(parts[1:4])) if len(parts) == 5 else None
-
-
-def _lock_owner(path: Path) -> Owner | None:
-    try:
-        return Owner.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None

@@ -11,6 +11,7 @@ the staging folders and lock files it owns every :data:`HEARTBEAT_SECONDS`; one 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import threading
@@ -19,6 +20,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+STAGING_PREFIX = ".staging-"  # + <key>.<pid>.<start>.<host>.<random>
+LOCK_PREFIX = ".lock-"  # + <key>, holding the owner as JSON
 HEARTBEAT_SECONDS = 20.0
 STALE_SECONDS = 600.0  # an owner on another host silent for this long is taken as dead
 
@@ -84,6 +87,20 @@ class Owner:
         except PermissionError:
             pass  # alive, another user's
         return self.start == 0 or process_start(self.pid) in (0, self.start)
+
+
+def staging_owner(name: str) -> Owner | None:
+    """The owner encoded in a staging folder's name (None for a name of another format)."""
+    parts = name.removeprefix(STAGING_PREFIX).split(".")
+    return Owner.from_token(".".join(parts[1:4])) if len(parts) == 5 else None
+
+
+def lock_owner(path: Path) -> Owner | None:
+    """The owner written in a claim's lock file (None while unwritten, or unreadable)."""
+    try:
+        return Owner.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
 
 
 def owner_is_dead(owner: Owner | None, path: Path, stale_seconds: float = STALE_SECONDS) -> bool:
