@@ -81,8 +81,8 @@ def load_classifier(folder: str | Path) -> tuple[EncoderClassifier, PreTrainedTo
 
 def finetuned_folder(store: ArtifactStore, key: str) -> Path:
     """The checkpoint folder of the fine-tuned classifier stored under ``key``."""
-    folder = store.path(FINETUNE_KIND, key)
-    if not folder.is_dir():
+    folder = store.open(FINETUNE_KIND, key)  # checked; a corrupt one is quarantined and reads as absent
+    if folder is None:
         raise ProbeError(f"no fine-tuned classifier {key!r} in the store at {store.root}")
     return folder
 

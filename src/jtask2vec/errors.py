@@ -45,3 +45,7 @@ class ConfigError(Jtask2vecError):
 
 class ProbeError(Jtask2vecError):
     """A probe network that cannot be loaded or used."""
+
+
+class StoreError(Jtask2vecError):
+    """The artifact store cannot do what was asked (a claim timed out, an artifact is missing...)."""

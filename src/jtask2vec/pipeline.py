@@ -28,7 +28,7 @@ from jtask2vec.probes import Probe, load_probe
 from jtask2vec.progress import OverallProgress, overall_progress
 from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults
 from jtask2vec.selection.feature_based import SelectorScore
-from jtask2vec.store import ArtifactStore
+from jtask2vec.store import ArtifactStore, atomic_write_json, read_json
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.lengths import token_length_stats
 from jtask2vec.tasks.registry import load_task
@@ -177,7 +177,8 @@ class Pipeline:
         for name, seed in units:
             self.tracker.stage(f"embed {name} (seed {seed})")
             key = self.embedding_key(name, seed)
-            if not self.store.exists("embedding", key):
+
+            def build(stage: Path, name: str = name, seed: int = seed) -> None:
                 model, tokenizer, _ = self.load_classifier(name, seed)
                 emb = embed_task(
                     model,
@@ -188,9 +189,9 @@ class Pipeline:
                     seed=seed,
                     probe_name=self.probe.fingerprint,
                 )
-                with self.store.staging("embedding", key) as stage:
-                    emb.save(stage)
-            out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
+                emb.save(stage)
+
+            out[(name, seed)] = TaskEmbedding.load(self.store.get_or_create("embedding", key, build)).vector
             self.tracker.advance()
         return out
 
@@ -211,7 +212,10 @@ class Pipeline:
                     device=self.device,
                 ).checkpoint_key  # fmt: skip
                 key = keys.embedding_key(checkpoint, self.suite.fisher, self.probe, seed)
-                if not self.store.exists("embedding", key):
+
+                def build(
+                    stage: Path, task: Task = task, checkpoint: str = checkpoint, seed: int = seed
+                ) -> None:
                     from jtask2vec.checkpoints import load_finetuned
 
                     model, tokenizer, _ = load_finetuned(self.store, checkpoint)
@@ -219,9 +223,10 @@ class Pipeline:
                         model.to(self.device), tokenizer, task, self.suite.fisher, self.probe.max_length,
                         seed=seed, probe_name=self.probe.fingerprint,
                     )  # fmt: skip
-                    with self.store.staging("embedding", key) as stage:
-                        emb.save(stage)
-                out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
+                    emb.save(stage)
+
+                folder = self.store.get_or_create("embedding", key, build)
+                out[(name, seed)] = TaskEmbedding.load(folder).vector
         return out
 
     def trivial_embedding(self, seed: int) -> np.ndarray:
@@ -230,13 +235,14 @@ class Pipeline:
         from jtask2vec.embedding import TaskEmbedding
 
         key = keys.trivial_embedding_key(self.probe, self.suite.fisher, seed, self.tasks.values())
-        if not self.store.exists("trivial-embedding", key):
+
+        def build(stage: Path) -> None:
             emb = trivial_embedding_for_probe(
                 self.probe, list(self.tasks.values()), self.suite.fisher, seed=seed
             )
-            with self.store.staging("trivial-embedding", key) as stage:
-                emb.save(stage)
-        return TaskEmbedding.load(self.store.path("trivial-embedding", key)).vector
+            emb.save(stage)
+
+        return TaskEmbedding.load(self.store.get_or_create("trivial-embedding", key, build)).vector
 
     # ---- stage 3: distances between task vectors -----------------------------------------------------
     def distances(self, embeddings: dict[tuple[str, int], np.ndarray] | None = None) -> pd.DataFrame:
@@ -367,11 +373,13 @@ class Pipeline:
         out = {}
         for name, task in (self.tasks if tasks is None else tasks).items():
             key = keys.textemb_key(self.probe, task)
-            if not self.store.exists("textemb", key):
+
+            def build(stage: Path, task: Task = task) -> None:
                 vector = text_embedding(self.probe, task.inputs_of("train"))
-                with self.store.staging("textemb", key) as stage:
-                    np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
-            out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
+                np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
+
+            folder = self.store.get_or_create("textemb", key, build)
+            out[name] = np.load(folder / "vector.npy", allow_pickle=False)
         return out
 
     def feature_scores(self, selectors: list[str]) -> dict[tuple[int, str, str, str], SelectorScore]:
@@ -399,7 +407,8 @@ class Pipeline:
                         for name in selectors
                     }
                     missing = [n for n in selectors if not self.store.exists(SCORE_KIND, score_keys[n])]
-                    if missing:
+                    values: dict[str, SelectorScore] = {}
+                    if missing:  # one feature extraction serves every missing selector
                         if model is None:
                             model, tokenizer, _ = self.load_classifier(source, seed)
                         values = feature_selector_scores(
@@ -413,10 +422,13 @@ class Pipeline:
                             layers=layers,
                             seed=seed,
                         )
-                        for name, value in values.items():
-                            self.store.write_json(SCORE_KIND, score_keys[name], asdict(value))
                     for name in selectors:
-                        stored = self.store.read_json(SCORE_KIND, score_keys[name])
+
+                        def build(stage: Path, name: str = name, values: dict = values) -> None:
+                            atomic_write_json(stage / "result.json", asdict(values[name]))
+
+                        folder = self.store.get_or_create(SCORE_KIND, score_keys[name], build)
+                        stored = read_json(folder / "result.json")
                         out[(seed, source, target, name)] = SelectorScore(
                             float(stored["score"]), stored["flag"]
                         )
@@ -441,6 +453,14 @@ class Pipeline:
 
     # ---- everything ----------------------------------------------------------------------------------
     def run(self, *, report: bool = True) -> RunResults:
+        from jtask2vec.store_maintenance import write_run_artifacts
+
+        with self.store.recording() as used:  # what this run reads from the store, for `store gc`
+            results = self._run(report=report)
+        write_run_artifacts(self.paths.run_dir(self.suite), used)
+        return results
+
+    def _run(self, *, report: bool) -> RunResults:
         started = time.perf_counter()
         self.store.clean_staging()
         self.tracker.stage("loading tasks and probe")

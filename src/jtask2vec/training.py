@@ -37,7 +37,7 @@ from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.keys import finetune_key
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
-from jtask2vec.store import ArtifactStore, atomic_write_json
+from jtask2vec.store import ArtifactStore, atomic_write_json, read_json
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.splits import stratified_subsample
 from jtask2vec.text_inputs import Encoded, TextInput, encode, pad
@@ -199,9 +199,10 @@ def evaluate_classifier(
 # ---- caching (keys: jtask2vec.keys.finetune_key, re-exported here) ---------------------------------------
 def load_result(store: ArtifactStore, key: str) -> FinetuneResult | None:
     """The stored result of fine-tune ``key``, or None when it has not finished."""
-    if not (store.path(FINETUNE_KIND, key) / RESULT_FILE).is_file():
+    folder = store.open(FINETUNE_KIND, key)  # checked; a corrupt one is quarantined and reads as absent
+    if folder is None:
         return None
-    return FinetuneResult.from_dict(store.read_json(FINETUNE_KIND, key, RESULT_FILE))
+    return FinetuneResult.from_dict(read_json(folder / RESULT_FILE))
 
 
 # ---- progress -------------------------------------------------------------------------------------------
@@ -341,6 +342,29 @@ def finetune(
     """
     if init_from is not None and store is None:
         raise ConfigError("a transfer (init_from) needs the artifact store that holds the source checkpoint")
+    args = (task, probe, training, seed, store, init_from, source_name, progress, device)
+    if store is None:
+        return _finetune(*args)
+    # check, claim (a concurrent process asking for the same fine-tune waits), re-check inside, compute
+    key = finetune_key(task, probe, training, seed, init_from)
+    cached = load_result(store, key)
+    if cached is not None:
+        return cached
+    with store.claim(FINETUNE_KIND, key):
+        return _finetune(*args)
+
+
+def _finetune(
+    task: Task,
+    probe: Probe,
+    training: TrainingConfig,
+    seed: int,
+    store: ArtifactStore | None,
+    init_from: str | None,
+    source_name: str | None,
+    progress: bool,
+    device: str | torch.device,
+) -> FinetuneResult:
     key = finetune_key(task, probe, training, seed, init_from)
     if store is not None:
         cached = load_result(store, key)
@@ -426,7 +450,7 @@ def finetune(
             "source": source_name,
             "training": training.model_dump(mode="json"),
         }
-        with store.staging(FINETUNE_KIND, key) as stage:
+        with store.staging(FINETUNE_KIND, key, inputs=meta) as stage:
             save_classifier(model, tokenizer, stage, meta)
             atomic_write_json(stage / RESULT_FILE, result.to_dict())
     return result
