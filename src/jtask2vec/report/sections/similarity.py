@@ -1,0 +1,102 @@
+"""Table 3 (raw cosine similarity), a heatmap per distance and the dendrogram of the tasks."""
+
+from __future__ import annotations
+
+from jtask2vec.report import figures
+from jtask2vec.report.data import ReportData
+from jtask2vec.report.format import SIM_DECIMALS
+from jtask2vec.report.render import Block, Figure, Heading, Paragraph
+from jtask2vec.report.sections.common import matrix_table, not_run, short_axes, slug, stand_in_note
+from jtask2vec.report.tables import is_cosine_like, is_symmetric
+
+
+def table3_section(data: ReportData) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Table 3 — cosine similarity between task vectors")]
+    if data.table3 is None or data.table3.empty:
+        return [*blocks, not_run("Raw cosine similarity")]
+    blocks.append(matrix_table(data.table3, data, "task", SIM_DECIMALS))
+    blocks.append(
+        Paragraph(
+            "Raw cosine similarity cos(a, b) = 1 − cosine distance of the Fisher task vectors, mean ± "
+            "standard deviation over seeds, to 4 decimals. The diagonal is 1 by definition where self-pairs "
+            "were not stored.",
+            note=True,
+        )
+    )
+    return blocks + stand_in_note(data, list(data.table3.mean.index))
+
+
+def similarity_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Task similarity for each distance")]
+    shown = [figs[k] for k in figs if k.startswith("similarity_")]
+    if not shown:
+        return [*blocks, not_run("Task distances")]
+    blocks += shown
+    if "dendrogram" in figs:
+        blocks.append(figs["dendrogram"])
+    else:
+        blocks.append(
+            Paragraph("Dendrogram: not drawn (needs a symmetric distance between at least two tasks).")
+        )
+    return blocks
+
+
+def dendrogram_distance(data: ReportData) -> str | None:
+    """The distance the dendrogram clusters on: pair-normalised cosine if present, else cosine, else the
+    first other symmetric distance of the run."""
+    for name in ("normalized-cosine", "cosine", *data.distances):
+        if name in data.matrices and is_symmetric(name) and not data.matrices[name].empty:
+            return name
+    return None
+
+
+def similarity_figures(data: ReportData) -> dict[str, Figure]:
+    figs: dict[str, Figure] = {}
+    seeds_note = f"mean over {len(data.seeds)} seeds" if len(data.seeds) != 1 else "1 seed"
+    for name in data.distances:
+        pivot = data.matrices[name]
+        if pivot.empty:
+            continue
+        if is_cosine_like(name):
+            png = figures.heatmap(
+                short_axes(pivot.mean, data),
+                title=f"{name} similarity (1 − {name} distance), {seeds_note}",
+                colorbar_label="similarity (colour range: off-diagonal cells)",
+                decimals=SIM_DECIMALS,
+                scale_from_off_diagonal=True,
+            )
+            caption = (
+                f"Similarity 1 − d for the {name} distance ({seeds_note}); higher = more similar. "
+                "The colour range spans the off-diagonal cells only."
+            )
+        else:
+            png = figures.heatmap(
+                short_axes(pivot.mean, data),
+                title=f"{name} distance (row → column), {seeds_note}",
+                colorbar_label="distance (lower = closer)",
+                decimals=3,
+                cmap="viridis_r",
+                scale_from_off_diagonal=True,
+                xlabel="to" if not is_symmetric(name) else "",
+                ylabel="from" if not is_symmetric(name) else "",
+            )
+            caption = f"The {name} distance ({seeds_note}); lower = closer, so darker = more similar" + (
+                "; asymmetric: read from row to column." if not is_symmetric(name) else "."
+            )
+        figs[f"similarity_{name}"] = Figure(f"figures/similarity_{slug(name)}.png", caption, png)
+    chosen = dendrogram_distance(data)
+    if chosen is not None:
+        dist = data.matrices[chosen]
+        matrix = (1.0 - dist.mean) if is_cosine_like(chosen) else dist.mean  # back to a distance
+        matrix = short_axes(matrix, data)
+        if figures.can_cluster(matrix):
+            png = figures.task_dendrogram(
+                matrix, title=f"Tasks clustered on the {chosen} distance ({seeds_note})"
+            )
+            figs["dendrogram"] = Figure(
+                "figures/dendrogram.png",
+                "Average-linkage clustering (scipy.cluster.hierarchy) of the tasks on the "
+                f"{chosen} distance, {seeds_note}.",
+                png,
+            )
+    return figs
