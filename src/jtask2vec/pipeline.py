@@ -96,6 +96,7 @@ class Pipeline:
                 {
                     "task": task.name,
                     "loader": spec.loader,
+                    "kind": getattr(spec, "kind", None) or "",
                     "stand_in_for": task.stand_in_for or "",
                     "n": len(task),
                     "n_label0": counts[task.label_names[0]],

@@ -15,7 +15,9 @@ from jtask2vec.report.data import ReportData, collect
 from jtask2vec.report.render import Block, Bullets, Figure, Heading, Paragraph, to_html, to_markdown
 from jtask2vec.report.sections.environment import provenance_section
 from jtask2vec.report.sections.evaluation import selection_section
+from jtask2vec.report.sections.findings import findings_section
 from jtask2vec.report.sections.finetune import table2_section
+from jtask2vec.report.sections.kinds import kinds_section
 from jtask2vec.report.sections.similarity import similarity_figures, similarity_section, table3_section
 from jtask2vec.report.sections.tasks import tasks_section
 from jtask2vec.report.sections.transfer import table4_section, transfer_figures
@@ -62,6 +64,7 @@ def write_report(results: RunResults, folder: str | Path) -> ReportPaths:
 
 PIVOT_NAMES = [
     "table2_accuracy",
+    "table4_full",
     *(f"{t}{suffix}" for t in ("table3_cosine", "table4_transfer", "table4_gain") for suffix in ("", "_std")),
 ]
 
@@ -88,6 +91,10 @@ def _write_pivots(data: ReportData, folder: Path) -> dict[str, Path]:
     t2 = data.table2.copy()
     t2.insert(0, "stand_in_for", [data.stand_in.get(t, "") for t in t2.index])
     write("table2_accuracy", t2)
+    if not data.transfer_long.empty:
+        path = folder / "table4_full.csv"
+        atomic_write_text(path, data.transfer_long.to_csv(index=False, float_format="%.6g"))
+        out["table4_full"] = path
     for name, pivot in (
         ("table3_cosine", data.table3),
         ("table4_transfer", data.table4),
@@ -117,10 +124,12 @@ def _document(
     if suite.description:
         blocks.append(Paragraph(suite.description))
     blocks += [Heading(2, "Verdict"), Bullets(verdict(results, data))]
+    blocks += findings_section(data)
     blocks += tasks_section(results, data)
     blocks += table2_section(data)
     blocks += table3_section(data)
     blocks += similarity_section(data, figs)
+    blocks += kinds_section(data)
     blocks += table4_section(data, figs)
     blocks += selection_section(results, data)
     blocks += provenance_section(results, files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jtask2vec.report import figures
+from jtask2vec.report.clustering import reorder
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.format import SIM_DECIMALS
 from jtask2vec.report.render import Block, Figure, Heading, Paragraph
@@ -41,37 +42,50 @@ def similarity_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]
     return blocks
 
 
-def dendrogram_distance(data: ReportData) -> str | None:
-    """The distance the dendrogram clusters on: pair-normalised cosine if present, else cosine, else the
-    first other symmetric distance of the run."""
-    for name in ("normalized-cosine", "cosine", *data.distances):
-        if name in data.matrices and is_symmetric(name) and not data.matrices[name].empty:
-            return name
-    return None
+def clustered_note(data: ReportData) -> str:
+    """How the heatmaps are ordered, for their captions."""
+    if data.cluster_distance is None:
+        return "Tasks in suite order."
+    return (
+        f"Rows and columns in the dendrogram's leaf order (average linkage on the {data.cluster_distance} "
+        "distance), so that similar tasks sit together"
+        + ("; the bands show each task's kind." if data.kinds else ".")
+    )
+
+
+def kinds_of(data: ReportData, tasks: list[str]) -> list[str | None]:
+    return [data.kinds.get(str(t)) for t in tasks]
 
 
 def similarity_figures(data: ReportData) -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
     seeds_note = f"mean over {len(data.seeds)} seeds" if len(data.seeds) != 1 else "1 seed"
+    order_note = clustered_note(data)
     for name in data.distances:
         pivot = data.matrices[name]
         if pivot.empty:
             continue
+        matrix = reorder(pivot.mean, data.clustered)
+        bands = {
+            "row_kinds": kinds_of(data, list(matrix.index)),
+            "col_kinds": kinds_of(data, list(matrix.columns)),
+        }
         if is_cosine_like(name):
             png = figures.heatmap(
-                short_axes(pivot.mean, data),
+                short_axes(matrix, data),
                 title=f"{name} similarity (1 − {name} distance), {seeds_note}",
                 colorbar_label="similarity (colour range: off-diagonal cells)",
                 decimals=SIM_DECIMALS,
                 scale_from_off_diagonal=True,
+                **bands,
             )
             caption = (
                 f"Similarity 1 − d for the {name} distance ({seeds_note}); higher = more similar. "
-                "The colour range spans the off-diagonal cells only."
+                f"The colour range spans the off-diagonal cells only. {order_note}"
             )
         else:
             png = figures.heatmap(
-                short_axes(pivot.mean, data),
+                short_axes(matrix, data),
                 title=f"{name} distance (row → column), {seeds_note}",
                 colorbar_label="distance (lower = closer)",
                 decimals=3,
@@ -79,24 +93,28 @@ def similarity_figures(data: ReportData) -> dict[str, Figure]:
                 scale_from_off_diagonal=True,
                 xlabel="to" if not is_symmetric(name) else "",
                 ylabel="from" if not is_symmetric(name) else "",
+                **bands,
             )
-            caption = f"The {name} distance ({seeds_note}); lower = closer, so darker = more similar" + (
-                "; asymmetric: read from row to column." if not is_symmetric(name) else "."
+            caption = (
+                f"The {name} distance ({seeds_note}); lower = closer, so darker = more similar"
+                + ("; asymmetric: read from row to column. " if not is_symmetric(name) else ". ")
+                + order_note
             )
         figs[f"similarity_{name}"] = Figure(f"figures/similarity_{slug(name)}.png", caption, png)
-    chosen = dendrogram_distance(data)
+    chosen = data.cluster_distance
     if chosen is not None:
-        dist = data.matrices[chosen]
-        matrix = (1.0 - dist.mean) if is_cosine_like(chosen) else dist.mean  # back to a distance
-        matrix = short_axes(matrix, data)
+        matrix = data.distance(chosen)
         if figures.can_cluster(matrix):
             png = figures.task_dendrogram(
-                matrix, title=f"Tasks clustered on the {chosen} distance ({seeds_note})"
+                short_axes(matrix, data),
+                title=f"Tasks clustered on the {chosen} distance ({seeds_note})",
+                kinds=kinds_of(data, list(matrix.index)),
             )
             figs["dendrogram"] = Figure(
                 "figures/dendrogram.png",
                 "Average-linkage clustering (scipy.cluster.hierarchy) of the tasks on the "
-                f"{chosen} distance, {seeds_note}.",
+                f"{chosen} distance, {seeds_note}"
+                + ("; task names coloured by kind." if data.kinds else "."),
                 png,
             )
     return figs

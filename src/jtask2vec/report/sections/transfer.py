@@ -4,10 +4,13 @@ target against each selector's pick."""
 from __future__ import annotations
 
 from jtask2vec.report import figures
+from jtask2vec.report.clustering import reorder
 from jtask2vec.report.data import ReportData
-from jtask2vec.report.format import ACC_DECIMALS, MISSING, fmt
+from jtask2vec.report.format import ACC_DECIMALS, MISSING, fmt, fmt_interval, fmt_mean_std
+from jtask2vec.report.rankings import TOP_K, top_sources
 from jtask2vec.report.render import Block, Cell, Figure, Heading, Paragraph, Table
 from jtask2vec.report.sections.common import matrix_table, not_run, short_axes, stand_in_note
+from jtask2vec.report.sections.similarity import clustered_note, kinds_of
 
 
 def table4_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
@@ -31,6 +34,7 @@ def table4_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
         )
     if "transfer_gain" in figs:
         blocks.append(figs["transfer_gain"])
+    blocks += top_sources_table(data)
     blocks += picks_table(data)
     return blocks + stand_in_note(data, list(data.table4.mean.index) + list(data.table4.mean.columns))
 
@@ -78,8 +82,9 @@ def transfer_figures(data: ReportData) -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
     seeds_note = f"mean over {len(data.seeds)} seeds" if len(data.seeds) != 1 else "1 seed"
     if data.gain is not None and not data.gain.empty:
+        matrix = reorder(data.gain.mean, data.clustered)
         png = figures.heatmap(
-            short_axes(data.gain.mean, data),
+            short_axes(matrix, data),
             title=f"Transfer gain over no transfer, {seeds_note}",
             colorbar_label="accuracy − no-transfer accuracy",
             decimals=ACC_DECIMALS,
@@ -87,11 +92,62 @@ def transfer_figures(data: ReportData) -> dict[str, Figure]:
             center=0.0,
             xlabel="source",
             ylabel="target",
+            row_kinds=kinds_of(data, list(matrix.index)),
+            col_kinds=kinds_of(data, list(matrix.columns)),
         )
         figs["transfer_gain"] = Figure(
             "figures/transfer_gain.png",
             f"Transfer gain (accuracy after transfer − no-transfer accuracy), rows target, columns source, "
-            f"{seeds_note}; blue = gain, red = loss.",
+            f"{seeds_note}; blue = gain, red = loss. {clustered_note(data)}",
             png,
         )
     return figs
+
+
+def top_sources_table(data: ReportData) -> list[Block]:
+    """The best ``TOP_K`` sources of every target with their accuracy and gain (interval over seeds)."""
+    top = top_sources(data.transfer_long)
+    if top.empty:
+        return []
+    rows = []
+    for target in dict.fromkeys(top["target"]):
+        block = top[top["target"] == target]
+        for i, (_, row) in enumerate(block.iterrows()):
+            rows.append(
+                [
+                    Cell(data.short(target) if i == 0 else ""),
+                    Cell(data.kinds.get(target, "") if i == 0 else ""),
+                    Cell(fmt(row["baseline_accuracy"]) if i == 0 else ""),
+                    Cell(str(int(row["rank"]))),
+                    Cell(data.short(row["source"])),
+                    Cell(data.kinds.get(row["source"], "")),
+                    Cell(fmt_mean_std(row["accuracy_mean"], row["accuracy_std"])),
+                    Cell(
+                        fmt_interval(row["gain_mean"], row["gain_ci_low"], row["gain_ci_high"], signed=True),
+                        bold=bool(row["gain_ci_low"] > 0),
+                    ),
+                ]
+            )
+    kinds = bool(data.kinds)
+    header = ["target", "kind", "no transfer", "rank", "source", "kind", "accuracy", "gain [CI]"]
+    numeric = [False, False, True, True, False, False, True, True]
+    if not kinds:  # no kind column in this run's tasks table
+        rows = [[c for j, c in enumerate(r) if j not in (1, 5)] for r in rows]
+        header = [h for j, h in enumerate(header) if j not in (1, 5)]
+        numeric = [x for j, x in enumerate(numeric) if j not in (1, 5)]
+    return [
+        Table(
+            header,
+            rows,
+            caption=f"Top {TOP_K} sources per target (by mean accuracy after transfer)",
+            numeric=numeric,
+        ),
+        Paragraph(
+            "Sources ranked by mean test accuracy after transfer over seeds (self-transfer excluded; ties "
+            "share a rank, so a target can list more). Accuracy: mean ± standard deviation over seeds. "
+            f"Gain: accuracy − no-transfer accuracy paired by seed, with a {fmt(100 * data.confidence, 0)}% "
+            "Student-t interval over seeds ([n/a] with one seed); bold where the interval lies above 0. "
+            "Every cell of Table 4 with these statistics: table4_full.csv.",
+            note=True,
+        ),
+    ]
