@@ -38,11 +38,16 @@ def _png(fig: Figure) -> bytes:
 
 
 def _size(n_rows: int, n_cols: int) -> tuple[float, float]:
+    """Inches: roomy cells for a few tasks; narrower ones for many, so that a 14-task matrix embedded at
+    the page's width (about 1100 px) keeps its cell values legible."""
+    if max(n_rows, n_cols) > ANNOTATE_LARGE_FONT_MAX:
+        return (2.6 + 0.56 * n_cols, 1.6 + 0.36 * n_rows)
     return (max(4.5, 1.0 + 0.85 * n_cols + 1.6), max(3.5, 1.0 + 0.55 * n_rows + 1.2))
 
 
 def kind_palette(kinds: list[str]) -> dict[str, tuple[float, float, float, float]]:
-    """A distinct colour per kind (tab10, then tab20), in the given order."""
+    """A distinct colour per kind (tab10, then tab20), in the given order: pass every kind of the run in
+    one fixed order so that a kind has the same colour in every figure."""
     names = list(dict.fromkeys(kinds))
     cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
     return {k: cmap(i % cmap.N) for i, k in enumerate(names)}
@@ -61,13 +66,14 @@ def _band(ax, kinds: list[str | None], palette: dict, *, vertical: bool) -> None
         spine.set_visible(False)
 
 
-def _kind_legend(fig: Figure, palette: dict) -> None:
+def _kind_legend(ax, palette: dict, x: float = 1.02) -> None:
+    """The kinds' colours, to the right of ``ax`` (``x`` in its axes fraction), top-aligned."""
     handles = [Patch(facecolor=c, label=k) for k, c in palette.items()]
-    fig.legend(
+    ax.legend(
         handles=handles,
         title="task kind",
         loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
+        bbox_to_anchor=(x, 1.0),
         frameon=False,
         fontsize=8,
         title_fontsize=8,
@@ -87,13 +93,15 @@ def heatmap(
     ylabel: str = "",
     row_kinds: list[str | None] | None = None,
     col_kinds: list[str | None] | None = None,
+    kind_order: list[str] | None = None,
 ) -> bytes:
     """A labelled heatmap of ``matrix`` (NaN cells blank), values written in the cells when small.
 
     ``center``: a diverging colour scale centred there (e.g. 0 for gains). ``scale_from_off_diagonal``:
     take the colour range from the off-diagonal cells only, so near-identical similarities stay visible
     next to a diagonal of ones. ``row_kinds``/``col_kinds``: the kind of each row/column task, drawn as a
-    colour band left of the rows and above the columns, with a legend (no band when no task has a kind).
+    colour band left of the rows and above the columns, with a legend (no band when no task has a kind);
+    ``kind_order``: every kind of the run, which fixes the colours (default: order of appearance).
     """
     values = matrix.to_numpy(dtype=float)
     n_rows, n_cols = values.shape
@@ -119,7 +127,7 @@ def heatmap(
     ax.set_xlabel(xlabel)
     title_ax = ax
     kinds_seen = [k for k in [*(row_kinds or []), *(col_kinds or [])] if k]
-    palette = kind_palette(kinds_seen)
+    palette = kind_palette([*(kind_order or []), *kinds_seen]) if kinds_seen else {}
     if row_kinds is not None and any(row_kinds):
         band = divider.append_axes("left", size=0.16, pad=0.04)
         _band(band, row_kinds, palette, vertical=True)
@@ -134,10 +142,11 @@ def heatmap(
         _band(band, col_kinds, palette, vertical=False)
         title_ax = band
     title_ax.set_title(title, fontsize=10)
-    bar = fig.colorbar(image, cax=divider.append_axes("right", size=0.18, pad=0.12))
+    cax = divider.append_axes("right", size=0.18, pad=0.12)
+    bar = fig.colorbar(image, cax=cax)
     bar.set_label(colorbar_label)
     if palette:
-        _kind_legend(fig, palette)
+        _kind_legend(cax, palette, x=6.0)  # clear of the colour bar's tick labels and label
     if max(n_rows, n_cols) <= ANNOTATE_MAX:
         small = max(n_rows, n_cols) > ANNOTATE_LARGE_FONT_MAX
         for i in range(n_rows):
@@ -153,7 +162,7 @@ def heatmap(
                     fmt(v, decimals, signed=center is not None),
                     ha="center",
                     va="center",
-                    fontsize=6 if small or decimals > 3 else 8,
+                    fontsize=7 if small or decimals > 3 else 8,
                     color="white" if dark else "black",
                 )
     return _png(fig)
@@ -165,24 +174,27 @@ def task_dendrogram(
     title: str,
     method: str = LINKAGE_METHOD,
     kinds: list[str | None] | None = None,
+    kind_order: list[str] | None = None,
 ) -> bytes:
     """Hierarchical clustering (:func:`jtask2vec.report.clustering.task_linkage`) of a square distance
-    matrix, leaves labelled with the tasks (coloured by ``kinds``, one per row, with a legend)."""
+    matrix, leaves labelled with the tasks (coloured by ``kinds``, one per row, with a legend), top to bottom
+    in leaf order (the row order of the clustered heatmaps)."""
     z = task_linkage(distance, method)
     n = len(distance)
     fig = Figure(figsize=(6.5, max(2.8, 0.45 * n + 1.2)))
     ax = fig.add_subplot(1, 1, 1)
     names = [str(x) for x in distance.index]
     dendrogram(z, labels=names, orientation="right", ax=ax, color_threshold=0)
+    ax.invert_yaxis()  # first leaf on top, as the first row of a heatmap
     ax.set_xlabel("distance (linkage: " + method + ")")
     ax.set_title(title, fontsize=10)
     if kinds is not None and any(kinds):
         kind_of = dict(zip(names, kinds, strict=True))
-        palette = kind_palette([k for k in kinds if k])
+        palette = kind_palette([*(kind_order or []), *(k for k in kinds if k)])
         for label in ax.get_yticklabels():
             kind = kind_of.get(label.get_text())
             if kind:
                 label.set_color(palette[kind])
                 label.set_fontweight("bold")
-        _kind_legend(fig, palette)
+        _kind_legend(ax, palette)
     return _png(fig)

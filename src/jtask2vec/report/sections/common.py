@@ -34,6 +34,9 @@ def matrix_table(
     signed: bool = False,
     best_per_row: bool = False,
 ) -> Table:
+    """A task × task pivot as a table: ``mean ± std`` per cell, or the mean alone when the matrix has more
+    than :data:`WIDE_MATRIX` columns (the standard deviations are in the ``*_std.csv`` beside the report)."""
+    compact = is_wide(pivot)
     header = [corner] + [
         "no transfer (pretrained)" if str(c) == BASELINE_SOURCE else data.short(str(c))
         for c in pivot.mean.columns
@@ -43,10 +46,26 @@ def matrix_table(
         best = best_of(pivot.mean.loc[r], [BASELINE_SOURCE, r]) if best_per_row else []
         row = [Cell(data.short(str(r)))]
         for c in pivot.mean.columns:
-            text = fmt_mean_std(pivot.mean.at[r, c], pivot.std.at[r, c], decimals, signed)
+            std = float("nan") if compact else pivot.std.at[r, c]
+            text = fmt_mean_std(pivot.mean.at[r, c], std, decimals, signed)
             row.append(Cell(text, bold=str(c) in best))
         rows.append(row)
-    return Table(header, rows)
+    return Table(header, rows, matrix=True)
+
+
+WIDE_MATRIX = 8  # above this many columns, matrix tables show means only
+
+
+def is_wide(pivot: MeanStd) -> bool:
+    return len(pivot.mean.columns) > WIDE_MATRIX
+
+
+def wide_note(pivot: MeanStd, csv: str) -> str:
+    """The sentence that says where the standard deviations of a compact matrix table are."""
+    if not is_wide(pivot):
+        return ""
+    n = len(pivot.mean.columns)
+    return f" With {n} columns the table shows means only; the standard deviations are in {csv}."
 
 
 def short_axes(frame: pd.DataFrame, data: ReportData) -> pd.DataFrame:

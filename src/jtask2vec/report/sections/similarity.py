@@ -7,7 +7,14 @@ from jtask2vec.report.clustering import reorder
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.format import SIM_DECIMALS
 from jtask2vec.report.render import Block, Figure, Heading, Paragraph
-from jtask2vec.report.sections.common import matrix_table, not_run, short_axes, slug, stand_in_note
+from jtask2vec.report.sections.common import (
+    matrix_table,
+    not_run,
+    short_axes,
+    slug,
+    stand_in_note,
+    wide_note,
+)
 from jtask2vec.report.tables import is_cosine_like, is_symmetric
 
 
@@ -20,7 +27,7 @@ def table3_section(data: ReportData) -> list[Block]:
         Paragraph(
             "Raw cosine similarity cos(a, b) = 1 − cosine distance of the Fisher task vectors, mean ± "
             "standard deviation over seeds, to 4 decimals. The diagonal is 1 by definition where self-pairs "
-            "were not stored.",
+            "were not stored." + wide_note(data.table3, "table3_cosine_std.csv"),
             note=True,
         )
     )
@@ -57,6 +64,11 @@ def kinds_of(data: ReportData, tasks: list[str]) -> list[str | None]:
     return [data.kinds.get(str(t)) for t in tasks]
 
 
+def kind_order(data: ReportData) -> list[str]:
+    """Every kind of the run, in suite order of their first task: fixes each kind's colour."""
+    return list(dict.fromkeys(data.kinds[t] for t in data.order if t in data.kinds))
+
+
 def similarity_figures(data: ReportData) -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
     seeds_note = f"mean over {len(data.seeds)} seeds" if len(data.seeds) != 1 else "1 seed"
@@ -69,6 +81,7 @@ def similarity_figures(data: ReportData) -> dict[str, Figure]:
         bands = {
             "row_kinds": kinds_of(data, list(matrix.index)),
             "col_kinds": kinds_of(data, list(matrix.columns)),
+            "kind_order": kind_order(data),
         }
         if is_cosine_like(name):
             png = figures.heatmap(
@@ -96,7 +109,7 @@ def similarity_figures(data: ReportData) -> dict[str, Figure]:
                 **bands,
             )
             caption = (
-                f"The {name} distance ({seeds_note}); lower = closer, so darker = more similar"
+                f"The {name} distance ({seeds_note}); lower = closer, so lighter (yellow) = more similar"
                 + ("; asymmetric: read from row to column. " if not is_symmetric(name) else ". ")
                 + order_note
             )
@@ -109,6 +122,7 @@ def similarity_figures(data: ReportData) -> dict[str, Figure]:
                 short_axes(matrix, data),
                 title=f"Tasks clustered on the {chosen} distance ({seeds_note})",
                 kinds=kinds_of(data, list(matrix.index)),
+                kind_order=kind_order(data),
             )
             figs["dendrogram"] = Figure(
                 "figures/dendrogram.png",

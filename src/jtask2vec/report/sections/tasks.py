@@ -6,7 +6,7 @@ import pandas as pd
 
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.format import MISSING, is_missing, readable
-from jtask2vec.report.render import Block, Heading, Paragraph, Table, cells
+from jtask2vec.report.render import Block, Cell, Heading, Paragraph, Table, cells
 from jtask2vec.report.sections.common import NOT_RUN
 from jtask2vec.results import RunResults
 
@@ -49,23 +49,29 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
                 ]
             )
         )
+    header = [
+        "task",
+        "loader",
+        "examples",
+        "label 0 (n)",
+        "label 1 (n)",
+        "train / dev / test",
+        "truncated (tokens p50 / p90 / max)",
+        "data hash",
+        "source",
+        "licence",
+    ]
+    numeric = [False, False, True, False, False, True, True, False, False, False]
+    if data.kinds:  # the kind column, where the run's tasks table has one
+        header.insert(1, "kind")
+        numeric.insert(1, False)
+        rows = [[r[0], Cell(data.kinds.get(t, MISSING)), *r[1:]] for t, r in zip(names, rows, strict=True)]
     blocks.append(
         Table(
-            [
-                "task",
-                "loader",
-                "examples",
-                "label 0 (n)",
-                "label 1 (n)",
-                "train / dev / test",
-                "truncated (tokens p50 / p90 / max)",
-                "data hash",
-                "source",
-                "licence",
-            ],
+            header,
             rows,
             caption="Table 1 — tasks, their sizes and data hashes",
-            numeric=[False, False, True, False, False, True, True, False, False, False],
+            numeric=numeric,
         )
     )
     blocks.append(

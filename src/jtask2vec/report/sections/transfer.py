@@ -3,14 +3,23 @@ target against each selector's pick."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from jtask2vec.report import figures
 from jtask2vec.report.clustering import reorder
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.format import ACC_DECIMALS, MISSING, fmt, fmt_interval, fmt_mean_std
 from jtask2vec.report.rankings import TOP_K, top_sources
 from jtask2vec.report.render import Block, Cell, Figure, Heading, Paragraph, Table
-from jtask2vec.report.sections.common import matrix_table, not_run, short_axes, stand_in_note
-from jtask2vec.report.sections.similarity import clustered_note, kinds_of
+from jtask2vec.report.sections.common import (
+    is_wide,
+    matrix_table,
+    not_run,
+    short_axes,
+    stand_in_note,
+    wide_note,
+)
+from jtask2vec.report.sections.similarity import clustered_note, kind_order, kinds_of
 
 
 def table4_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
@@ -18,20 +27,22 @@ def table4_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]:
     if data.table4 is None or data.table4.empty:
         return [*blocks, not_run("Transfer grid")]
     table = matrix_table(data.table4, data, "target \\ source", ACC_DECIMALS, best_per_row=True)
-    blocks.append(Table(table.header, table.rows, caption="Table 4 — test accuracy after transfer"))
+    blocks.append(replace(table, caption="Table 4 — test accuracy after transfer"))
     blocks.append(
         Paragraph(
             "Rows: target task; columns: source task whose fine-tuned encoder initialises the target "
             "fine-tune; 'no transfer (pretrained)': the pretrained probe fine-tuned on the target. Mean ± "
-            "standard deviation over seeds; bold: the best source of each target (self-transfer excluded).",
+            "standard deviation over seeds; bold: the best source of each target (self-transfer excluded)."
+            + wide_note(data.table4, "table4_transfer_std.csv")
+            + " Every cell with its gain interval and rank: table4_full.csv.",
             note=True,
         )
     )
     if data.gain is not None and not data.gain.empty:
         table = matrix_table(data.gain, data, "target \\ source", ACC_DECIMALS, signed=True)
-        blocks.append(
-            Table(table.header, table.rows, caption="Table 4b — gain over no transfer (accuracy − baseline)")
-        )
+        blocks.append(replace(table, caption="Table 4b — gain over no transfer (accuracy − baseline)"))
+        if is_wide(data.gain):
+            blocks.append(Paragraph(wide_note(data.gain, "table4_gain_std.csv").strip(), note=True))
     if "transfer_gain" in figs:
         blocks.append(figs["transfer_gain"])
     blocks += top_sources_table(data)
@@ -94,6 +105,7 @@ def transfer_figures(data: ReportData) -> dict[str, Figure]:
             ylabel="target",
             row_kinds=kinds_of(data, list(matrix.index)),
             col_kinds=kinds_of(data, list(matrix.columns)),
+            kind_order=kind_order(data),
         )
         figs["transfer_gain"] = Figure(
             "figures/transfer_gain.png",
