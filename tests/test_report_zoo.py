@@ -337,6 +337,14 @@ def test_comparison_of_two_hand_made_runs() -> None:
         d.mean, d.ci_low, d.ci_high, signed=True
     )
     assert "| **" + fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True) + "** |" in md
+    answer = (
+        "Does similarity predict transfer better in limited than in full size? On spearman, task2vec:cosine "
+        f"goes from 0.150 [0.100, 0.200] to 0.650 [0.600, 0.700]: difference "
+        f"{fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True)}, better in limited beyond seed noise."
+    )
+    assert answer in md.replace("\\", "")
+    assert "On spearman, task2vec:normalized-cosine goes from" in md  # the best distance of the other run
+    assert "not distinguishable from seed noise." in md
     same = to_markdown(compare_runs(FULL, FULL, "a", "b"))
     assert "No conclusion changes between the two runs" in same
 

@@ -22,9 +22,16 @@ from scipy import stats
 
 from jtask2vec.errors import ConfigError
 from jtask2vec.report.data import ReportData, collect
-from jtask2vec.report.findings import DistanceFinding, distance_findings, targets_beating_baseline
+from jtask2vec.report.evaluation_grid import lower_is_better
+from jtask2vec.report.findings import (
+    DistanceFinding,
+    cell_text,
+    distance_findings,
+    targets_beating_baseline,
+)
 from jtask2vec.report.format import MISSING, fmt, fmt_interval, is_missing, join_words
 from jtask2vec.report.render import Block, Bullets, Cell, Heading, Paragraph, Table, to_html, to_markdown
+from jtask2vec.report.sections.kinds import p_text
 from jtask2vec.results import RunResults
 from jtask2vec.store import atomic_write_text
 
@@ -116,7 +123,41 @@ def _kind_text(data: ReportData) -> str:
     if test is None:
         return MISSING
     closer = test.difference > 0 and test.p_value < 1.0 - data.confidence
-    return f"{'yes' if closer else 'no'} ({name}, p {fmt(test.p_value)})"
+    return f"{'yes' if closer else 'no'} ({name}, p {p_text(test.p_value, test.n_permutations, test.exact)})"
+
+
+def _prediction_sentences(
+    a: RunResults, b: RunResults, da: ReportData, db: ReportData, labels: tuple[str, str]
+) -> list[str]:
+    """Does TASK2VEC similarity predict transfer better in run B than in run A? On Spearman (else the first
+    headline metric both runs have), for the best TASK2VEC distance of either run."""
+    fa = {f.metric: f for f in distance_findings(da.evaluation)}
+    fb = {f.metric: f for f in distance_findings(db.evaluation)}
+    shared = [m for m in fa if m in fb]
+    if not shared:
+        return []
+    metric = next((m for m in shared if m.lower().startswith("spearman")), shared[0])
+    lower = lower_is_better(metric)
+    out = []
+    for sel in dict.fromkeys([*fa[metric].best[:1], *fb[metric].best[:1]]):
+        d = welch_difference(
+            seed_means(a, sel, metric), seed_means(b, sel, metric), min(da.confidence, db.confidence)
+        )
+        if is_missing(d.mean):
+            continue
+        if is_missing(d.ci_low):
+            verdict = "cannot be judged against seed noise (a run has fewer than two seeds)"
+        elif d.ci_low > 0 or d.ci_high < 0:
+            better = (d.mean < 0) if lower else (d.mean > 0)
+            verdict = f"{'better' if better else 'worse'} in {labels[1]} beyond seed noise"
+        else:
+            verdict = "not distinguishable from seed noise"
+        out.append(
+            f"Does similarity predict transfer better in {labels[1]} than in {labels[0]}? On {metric}, {sel} "
+            f"goes from {cell_text(da.evaluation, sel, metric)} to {cell_text(db.evaluation, sel, metric)}: "
+            f"difference {fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True)}, {verdict}."
+        )
+    return out
 
 
 def _conclusions(
@@ -176,6 +217,8 @@ def compare_runs(a: RunResults, b: RunResults, label_a: str = "A", label_b: str 
     if open_:
         summary += f" Not comparable (missing in a run, or no intervals): {'; '.join(open_)}."
     blocks.append(Paragraph(summary))
+    if prediction := _prediction_sentences(a, b, da, db, labels):
+        blocks.append(Bullets(prediction))
     blocks.append(
         Paragraph(
             "Best distance: the TASK2VEC selector with the best mean on the metric ('same' when the two runs "
