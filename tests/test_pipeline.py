@@ -69,6 +69,7 @@ def test_every_table_is_filled(finished_run: tuple[Path, RunResults]) -> None:
     assert set(SELECTORS) <= selectors  # every selector, the feature-based ones included, by default
     assert {"top1_hit", "ndcg"} <= set(results.evaluation["metric"])
     assert set(results.baseline_tests["target"]) == set(tasks)
+    assert list(results.tasks["kind"]) == ["", "", ""]  # the suite gives no kinds: empty, never guessed
 
 
 def test_report_holds_the_three_tables_and_the_evaluation(finished_run: tuple[Path, RunResults]) -> None:

@@ -111,8 +111,8 @@ class Pipeline:
                 {
                     "task": task.name,
                     "loader": spec.loader,
+                    "kind": spec.kind or "",
                     "stand_in_for": task.stand_in_for or "",
-                    "kind": spec.kind,
                     "n": len(task),
                     "n_label0": counts[task.label_names[0]],
                     "n_label1": counts[task.label_names[1]],

@@ -38,6 +38,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "tasks": [
         "task",
         "loader",
+        "kind",
         "stand_in_for",
         "n",
         "n_label0",

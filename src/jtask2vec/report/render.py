@@ -47,6 +47,7 @@ class Table:
     rows: list[list[Cell]]
     caption: str = ""
     numeric: list[bool] = field(default_factory=list)  # right-align these columns; default: all but first
+    matrix: bool = False  # a task × task matrix: in HTML its column headers may wrap, to stay narrow
 
     def aligned_right(self, j: int) -> bool:
         return self.numeric[j] if self.numeric else j > 0
@@ -142,6 +143,10 @@ table { border-collapse: collapse; font-size: .86em; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: .3em 0; }
 th, td { border: 1px solid #d0d0d7; padding: .28em .6em; vertical-align: top; }
 th, td.num { white-space: nowrap; }
+table.matrix { font-size: .8em; }
+table.matrix th, table.matrix td { padding: .22em .4em; }
+table.matrix th { white-space: normal; overflow-wrap: anywhere; min-width: 4.2em; max-width: 6.5em; }
+table.matrix td:first-child { white-space: nowrap; }
 th { background: #eef0f4; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fafafc; }
@@ -158,7 +163,11 @@ def _esc(text: str) -> str:
 
 
 def html_table(table: Table) -> str:
-    parts = ['<div class="table-wrap"><table>']
+    parts = [
+        '<div class="table-wrap"><table class="matrix">'
+        if table.matrix
+        else '<div class="table-wrap"><table>'
+    ]
     if table.caption:
         parts.append(f"<caption>{_esc(table.caption)}</caption>")
     head = "".join(

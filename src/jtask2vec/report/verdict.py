@@ -7,6 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from jtask2vec.report.data import ReportData
+from jtask2vec.report.evaluation_grid import (
+    TASK2VEC_PREFIX,
+    as_bool,
+    ci_method_words,
+    find_metric,
+    intervals_overlap,
+    is_count,
+    lower_is_better,
+)
 from jtask2vec.report.format import (
     ACC_DECIMALS,
     SIM_DECIMALS,
@@ -16,17 +26,7 @@ from jtask2vec.report.format import (
     join_words,
     plural,
 )
-from jtask2vec.report.tables import (
-    TASK2VEC_PREFIX,
-    ReportData,
-    as_bool,
-    ci_method_words,
-    find_metric,
-    intervals_overlap,
-    is_count,
-    lower_is_better,
-    off_diagonal,
-)
+from jtask2vec.report.tables import off_diagonal
 from jtask2vec.results import BASELINE_SOURCE, RunResults
 
 # Below this many seeds a percentile bootstrap interval is too narrow (see jtask2vec.evaluation).

@@ -1,0 +1,284 @@
+"""Two finished runs side by side: does a conclusion of the study change between them?
+
+Written for the questions that need two runs — does similarity predict transfer better when targets are
+limited to a few hundred examples than at full size; does giving every task the same training size change
+the verdict — but generic over any two saved run folders (:meth:`RunResults.load`).
+
+For each headline metric and selector: run A's and run B's ``mean [CI]`` (from their evaluation tables) and
+the difference ``B − A`` with a Welch interval over the two runs' per-seed values (the metric's mean over
+targets for each seed, from the ``per_target`` tables; the runs are independent, so seeds are not paired).
+Then the conclusions of each run (best TASK2VEC distance, TASK2VEC against random, targets that gain from
+transfer, same-kind grouping) with whether they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from jtask2vec.errors import ConfigError
+from jtask2vec.report.data import ReportData, collect
+from jtask2vec.report.evaluation_grid import lower_is_better
+from jtask2vec.report.findings import (
+    DistanceFinding,
+    cell_text,
+    distance_findings,
+    targets_beating_baseline,
+)
+from jtask2vec.report.format import MISSING, fmt, fmt_interval, is_missing, join_words
+from jtask2vec.report.render import Block, Bullets, Cell, Heading, Paragraph, Table, to_html, to_markdown
+from jtask2vec.report.sections.kinds import p_text
+from jtask2vec.results import RunResults
+from jtask2vec.store import atomic_write_text
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``B − A`` of a metric's mean and its Welch interval (NaN when a run has fewer than two seeds)."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+
+
+def seed_means(results: RunResults, selector: str, metric: str) -> np.ndarray:
+    """The metric's mean over targets for each seed of ``selector`` (from ``per_target``)."""
+    pt = results.per_target
+    if pt.empty:
+        return np.array([])
+    rows = pt[(pt["selector"].astype(str) == selector) & (pt["metric"].astype(str) == metric)]
+    values = pd.to_numeric(rows["value"], errors="coerce")
+    return rows.assign(_v=values).dropna(subset=["_v"]).groupby("seed")["_v"].mean().to_numpy(np.float64)
+
+
+def welch_difference(a: np.ndarray, b: np.ndarray, confidence: float) -> Difference:
+    """``mean(b) − mean(a)`` with a Welch t interval (``scipy.stats.ttest_ind(equal_var=False)``)."""
+    if len(a) == 0 or len(b) == 0:
+        return Difference(np.nan, np.nan, np.nan)
+    diff = float(b.mean() - a.mean())
+    if len(a) < 2 or len(b) < 2:
+        return Difference(diff, np.nan, np.nan)
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        return Difference(diff, diff, diff)
+    ci = stats.ttest_ind(b, a, equal_var=False).confidence_interval(confidence)
+    return Difference(diff, float(ci.low), float(ci.high))
+
+
+def _run_line(label: str, results: RunResults, data: ReportData) -> str:
+    suite = results.suite
+    return (
+        f"{label}: suite {suite.name} — {len(data.order)} tasks, probe {suite.probe.name}, "
+        f"{len(data.seeds)} seed(s)" + (f"; {suite.description}" if suite.description else "")
+    )
+
+
+def _metric_table(
+    metric: str, a: RunResults, b: RunResults, da: ReportData, db: ReportData, labels: tuple[str, str]
+) -> Table | None:
+    ga, gb = da.evaluation, db.evaluation
+    if ga is None or gb is None or metric not in ga.mean.columns or metric not in gb.mean.columns:
+        return None
+    selectors = [s for s in ga.mean.index if s in gb.mean.index]
+    confidence = min(da.confidence, db.confidence)
+    rows = []
+    for sel in selectors:
+        d = welch_difference(seed_means(a, sel, metric), seed_means(b, sel, metric), confidence)
+        differs = not is_missing(d.ci_low) and (d.ci_low > 0 or d.ci_high < 0)
+        rows.append(
+            [
+                Cell(sel),
+                Cell(
+                    fmt_interval(
+                        ga.mean.at[sel, metric], ga.ci_low.at[sel, metric], ga.ci_high.at[sel, metric]
+                    )
+                ),
+                Cell(
+                    fmt_interval(
+                        gb.mean.at[sel, metric], gb.ci_low.at[sel, metric], gb.ci_high.at[sel, metric]
+                    )
+                ),
+                Cell(fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True), bold=differs),
+            ]
+        )
+    return Table(
+        ["selector", labels[0], labels[1], f"{labels[1]} − {labels[0]} [CI]"],
+        rows,
+        caption=f"{metric}: mean [CI] in each run and the difference",
+    )
+
+
+def _finding_text(f: DistanceFinding | None) -> str:
+    if f is None:
+        return MISSING
+    return f"{join_words(f.best)} {f.best_text}"
+
+
+def _kind_text(data: ReportData) -> str:
+    name = data.cluster_distance
+    test = data.kind_tests.get(name) if name else None
+    if test is None:
+        return MISSING
+    closer = test.difference > 0 and test.p_value < 1.0 - data.confidence
+    return f"{'yes' if closer else 'no'} ({name}, p {p_text(test.p_value, test.n_permutations, test.exact)})"
+
+
+def _prediction_sentences(
+    a: RunResults, b: RunResults, da: ReportData, db: ReportData, labels: tuple[str, str]
+) -> list[str]:
+    """Does TASK2VEC similarity predict transfer better in run B than in run A? On Spearman (else the first
+    headline metric both runs have), for the best TASK2VEC distance of either run."""
+    fa = {f.metric: f for f in distance_findings(da.evaluation)}
+    fb = {f.metric: f for f in distance_findings(db.evaluation)}
+    shared = [m for m in fa if m in fb]
+    if not shared:
+        return []
+    metric = next((m for m in shared if m.lower().startswith("spearman")), shared[0])
+    lower = lower_is_better(metric)
+    out = []
+    for sel in dict.fromkeys([*fa[metric].best[:1], *fb[metric].best[:1]]):
+        d = welch_difference(
+            seed_means(a, sel, metric), seed_means(b, sel, metric), min(da.confidence, db.confidence)
+        )
+        if is_missing(d.mean):
+            continue
+        if is_missing(d.ci_low):
+            verdict = "cannot be judged against seed noise (a run has fewer than two seeds)"
+        elif d.ci_low > 0 or d.ci_high < 0:
+            better = (d.mean < 0) if lower else (d.mean > 0)
+            verdict = f"{'better' if better else 'worse'} in {labels[1]} beyond seed noise"
+        else:
+            verdict = "not distinguishable from seed noise"
+        out.append(
+            f"Does similarity predict transfer better in {labels[1]} than in {labels[0]}? On {metric}, {sel} "
+            f"goes from {cell_text(da.evaluation, sel, metric)} to {cell_text(db.evaluation, sel, metric)}: "
+            f"difference {fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True)}, {verdict}."
+        )
+    return out
+
+
+def _conclusions(
+    a: RunResults, b: RunResults, da: ReportData, db: ReportData
+) -> list[tuple[str, str, str, bool | None]]:
+    """``(question, answer A, answer B, same?)`` rows."""
+    fa = {f.metric: f for f in distance_findings(da.evaluation)}
+    fb = {f.metric: f for f in distance_findings(db.evaluation)}
+    out: list[tuple[str, str, str, bool | None]] = []
+    for metric in (
+        [m for m in fa if m in fb] + [m for m in fb if m not in fa] + [m for m in fa if m not in fb]
+    ):
+        x, y = fa.get(metric), fb.get(metric)
+        same = None if x is None or y is None else bool(set(x.best) & set(y.best))
+        out.append((f"best TASK2VEC distance on {metric}", _finding_text(x), _finding_text(y), same))
+        rx = x.versus_random if x and x.versus_random else MISSING
+        ry = y.versus_random if y and y.versus_random else MISSING
+        known = MISSING not in (rx, ry) and "n/a" not in (rx, ry)
+        out.append((f"best distance vs random on {metric}", rx, ry, (rx == ry) if known else None))
+    ka, kb = targets_beating_baseline(a), targets_beating_baseline(b)
+    share = [MISSING if k is None else f"{k[0]} of {k[1]}" for k in (ka, kb)]
+    same_share = None if ka is None or kb is None else (ka[0] > 0) == (kb[0] > 0)
+    out.append(("targets whose best transfer beats no transfer", share[0], share[1], same_share))
+    kind_a, kind_b = _kind_text(da), _kind_text(db)
+    same_kind = None if MISSING in (kind_a, kind_b) else kind_a.split(" ")[0] == kind_b.split(" ")[0]
+    out.append(("same-kind tasks closer", kind_a, kind_b, same_kind))
+    return out
+
+
+SAME_WORDS = {True: "same", False: "changed", None: "n/a"}
+
+
+def compare_runs(a: RunResults, b: RunResults, label_a: str = "A", label_b: str = "B") -> list[Block]:
+    """The comparison as report blocks (see the module docstring)."""
+    da, db = collect(a), collect(b)
+    labels = (label_a, label_b)
+    blocks: list[Block] = [
+        Heading(1, f"jtask2vec comparison: {label_a} vs {label_b}"),
+        Bullets([_run_line(label_a, a, da), _run_line(label_b, b, db)]),
+        Heading(2, "Conclusions side by side"),
+    ]
+    rows = _conclusions(a, b, da, db)
+    blocks.append(
+        Table(
+            ["question", label_a, label_b, "conclusion"],
+            [[Cell(q), Cell(x), Cell(y), Cell(SAME_WORDS[s], bold=s is False)] for q, x, y, s in rows],
+            numeric=[False, False, False, False],
+        )
+    )
+    changed = [q for q, _, _, s in rows if s is False]
+    open_ = [q for q, _, _, s in rows if s is None]
+    summary = (
+        f"The conclusions differ on: {'; '.join(changed)}."
+        if changed
+        else "No conclusion changes between the two runs where both can be judged."
+    )
+    if open_:
+        summary += f" Not comparable (missing in a run, or no intervals): {'; '.join(open_)}."
+    blocks.append(Paragraph(summary))
+    if prediction := _prediction_sentences(a, b, da, db, labels):
+        blocks.append(Bullets(prediction))
+    blocks.append(
+        Paragraph(
+            "Best distance: the TASK2VEC selector with the best mean on the metric ('same' when the two runs "
+            "share one). Versus random: the best distance's interval against random's (better / overlap / "
+            "worse). Targets: 'same' when both runs have some, or both have none, beyond seed noise. "
+            "Same-kind: the permutation test of the report's per-kind section on the dendrogram distance.",
+            note=True,
+        )
+    )
+    metrics = [f.metric for f in distance_findings(da.evaluation)]
+    metrics += [f.metric for f in distance_findings(db.evaluation) if f.metric not in metrics]
+    blocks.append(Heading(2, "Selectors in both runs"))
+    tables = [t for m in metrics if (t := _metric_table(m, a, b, da, db, labels)) is not None]
+    if not tables:
+        blocks.append(Paragraph("Selectors: not comparable (an evaluation table is missing)."))
+    blocks += tables
+    blocks.append(
+        Paragraph(
+            f"{label_b} − {label_a}: difference of the per-seed means (metric averaged over targets per "
+            f"seed), {fmt(100 * min(da.confidence, db.confidence), 0)}% Welch t interval over the two runs' "
+            "seeds ([n/a] when a run has one seed); bold where the interval excludes 0. A positive "
+            "difference on Spearman means the similarity ranks sources closer to their transfer order in "
+            f"{label_b}.",
+            note=True,
+        )
+    )
+    return blocks
+
+
+@dataclass(frozen=True)
+class ComparisonPaths:
+    folder: Path
+    markdown: Path
+    html: Path
+
+
+def load_run(folder: str | Path) -> RunResults:
+    folder = Path(folder)
+    if not (folder / "results.json").is_file():
+        raise ConfigError(f"{folder}: not a finished run folder (no results.json)")
+    return RunResults.load(folder)
+
+
+def write_comparison(
+    run_a: str | Path,
+    run_b: str | Path,
+    folder: str | Path,
+    label_a: str | None = None,
+    label_b: str | None = None,
+) -> ComparisonPaths:
+    """Compare two saved run folders; write ``comparison.md`` and a self-contained ``comparison.html``."""
+    a, b = load_run(run_a), load_run(run_b)
+    la = label_a or a.suite.name
+    lb = label_b or b.suite.name
+    if la == lb:
+        la, lb = f"{la} (A)", f"{lb} (B)"
+    blocks = compare_runs(a, b, la, lb)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    md, html = folder / "comparison.md", folder / "comparison.html"
+    atomic_write_text(md, to_markdown(blocks))
+    atomic_write_text(html, to_html(blocks, f"jtask2vec comparison: {la} vs {lb}"))
+    return ComparisonPaths(folder, md, html)

@@ -1,0 +1,105 @@
+"""Table 1: the tasks, their sizes, label counts, truncation, data hashes, sources and licences."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from jtask2vec.report.data import ReportData
+from jtask2vec.report.format import MISSING, is_missing, readable
+from jtask2vec.report.render import Block, Cell, Heading, Paragraph, Table, cells
+from jtask2vec.report.sections.common import NOT_RUN
+from jtask2vec.results import RunResults
+
+
+def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Tasks and data")]
+    tasks = results.tasks
+    if tasks.empty:
+        blocks.append(
+            Paragraph("Task table: " + NOT_RUN + "; the suite names " + ", ".join(data.order) + ".")
+        )
+        return blocks
+    by_name = {str(row["task"]): row for _, row in tasks.iterrows()}
+    names = [t for t in data.order if t in by_name]
+
+    def val(row: pd.Series, key: str) -> str:
+        v = row.get(key)
+        if is_missing(v) or v == "":
+            return MISSING
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return readable(v)
+
+    rows = []
+    for t in names:
+        row = by_name[t]
+        rows.append(
+            cells(
+                [
+                    data.label(t),
+                    val(row, "loader"),
+                    val(row, "n"),
+                    f"{val(row, 'label0')} ({val(row, 'n_label0')})",
+                    f"{val(row, 'label1')} ({val(row, 'n_label1')})",
+                    f"{val(row, 'train')} / {val(row, 'dev')} / {val(row, 'test')}",
+                    truncation(row),
+                    short_hash(val(row, "data_hash")),
+                    val(row, "source"),
+                    val(row, "licence"),
+                ]
+            )
+        )
+    header = [
+        "task",
+        "loader",
+        "examples",
+        "label 0 (n)",
+        "label 1 (n)",
+        "train / dev / test",
+        "truncated (tokens p50 / p90 / max)",
+        "data hash",
+        "source",
+        "licence",
+    ]
+    numeric = [False, False, True, False, False, True, True, False, False, False]
+    if data.kinds:  # the kind column, where the run's tasks table has one
+        header.insert(1, "kind")
+        numeric.insert(1, False)
+        rows = [[r[0], Cell(data.kinds.get(t, MISSING)), *r[1:]] for t, r in zip(names, rows, strict=True)]
+    blocks.append(
+        Table(
+            header,
+            rows,
+            caption="Table 1 — tasks, their sizes and data hashes",
+            numeric=numeric,
+        )
+    )
+    blocks.append(
+        Paragraph(
+            f"Data hash: the hash of each task's derived data (first {HASH_DIGITS} hex digits; the "
+            "full hash is in tasks.csv). Truncated: the share of texts longer than the probe's max_length "
+            "tokens, which the probe sees cut to their first max_length tokens; in brackets the text "
+            "lengths in tokens of the probe's tokenizer.",
+            note=True,
+        )
+    )
+    return blocks
+
+
+def truncation(row: pd.Series) -> str:
+    """``12.5% (p50 / p90 / max)``, or the missing mark for results without these columns."""
+    share = row.get("truncated_share")
+    if is_missing(share) or share == "":
+        return MISSING
+    lengths = " / ".join(
+        MISSING if is_missing(row.get(k)) else str(int(row.get(k)))
+        for k in ("tokens_p50", "tokens_p90", "tokens_max")
+    )
+    return f"{float(share):.1%} ({lengths})"
+
+
+HASH_DIGITS = 16
+
+
+def short_hash(text: str) -> str:
+    return text[:HASH_DIGITS] + "…" if len(text) > HASH_DIGITS + 1 else text
