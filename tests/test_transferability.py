@@ -316,3 +316,79 @@ def test_all_orderings_of_examples_give_the_same_scores():
         assert fn(f[perm], y[perm]) == pytest.approx(fn(f, y), rel=1e-9)
     for fn in (leep, nce):
         assert fn(theta[perm], y[perm]) == pytest.approx(fn(theta, y), rel=1e-12)
+
+
+# ---- fast paths against the previous implementations (sklearn), float64 ------------------------------------
+
+
+@pytest.mark.parametrize(("n", "d", "k", "block"), [(200, 7, 5, 16), (131, 30, 1, 50), (64, 3, 9, 1024)])
+def test_knn_blocked_neighbours_match_sklearn_brute(n, d, k, block):
+    """The blocked top-k search returns sklearn's brute-force leave-one-out neighbours, nearest first, also
+    when the off-diagonal blocks (and a ragged last block) are used; an exact duplicate is still a
+    neighbour."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from jtask2vec.selection.knn import loo_neighbours
+
+    rng = np.random.default_rng(n)
+    f = rng.normal(size=(n, d)) * rng.uniform(0.2, 3.0, size=d) + 50.0  # off-centre: the fast path centres
+    f[1] = f[n - 1]  # a duplicate pair in different blocks
+    ours = loo_neighbours(f, k, block=block)
+    ref = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(f).kneighbors(return_distance=False)
+    exact = np.sqrt(((f[:, None, :] - f[None, :, :]) ** 2).sum(axis=-1))
+    rows = np.arange(n)[:, None]
+    assert (ours != rows).all()  # never its own neighbour
+    # the same k nearest distances, nearest first (which of two equidistant examples is taken is arbitrary:
+    # every example equidistant to the duplicate pair)
+    np.testing.assert_allclose(exact[rows, ours], exact[rows, ref], rtol=1e-12, atol=1e-12)
+    assert np.mean((ours == ref).all(axis=1)) > 0.9
+    assert ours[1, 0] == n - 1 and ours[n - 1, 0] == 1
+    y = rng.integers(0, 3, size=n)
+    assert knn_accuracy(f, y, k=k) == pytest.approx(slow_knn(f, y, k), abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "d"), [(300, 12), (25, 60), (40, 1)])
+def test_ledoit_wolf_closed_form_matches_sklearn(n, d):
+    from sklearn.covariance import LedoitWolf
+
+    from jtask2vec.selection.shrinkage_hscore import ledoit_wolf
+
+    rng = np.random.default_rng(d)
+    f = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 3.0
+    shrunk, alpha = ledoit_wolf(f)
+    ref = LedoitWolf().fit(f)
+    assert alpha == pytest.approx(ref.shrinkage_, rel=1e-10, abs=1e-14)
+    np.testing.assert_allclose(shrunk, ref.covariance_, rtol=1e-10, atol=1e-12 * np.abs(shrunk).max())
+
+
+@pytest.mark.parametrize(("n", "d", "variance"), [(90, 8, 0.8), (40, 60, 0.5), (200, 5, 0.99)])
+def test_nleep_pca_matches_sklearn_pca(n, d, variance):
+    """Same number of components, same signs, same scores as the PCA the previous code called."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(n)
+    f = rng.normal(size=(n, d)) * np.linspace(3.0, 0.2, d) + 7.0
+    ours = reduce_features(f, variance, seed=0)
+    ref = PCA(n_components=variance, svd_solver="covariance_eigh").fit_transform(f)
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+
+
+def test_class_sums_match_add_at():
+    from jtask2vec.selection.hscore import class_sums
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 4))
+    codes = rng.integers(0, 3, size=50)
+    expected = np.zeros((4, 4))
+    np.add.at(expected, codes, x)  # class 3 has no examples: a zero row
+    np.testing.assert_allclose(class_sums(x, codes, 4), expected, rtol=1e-13, atol=1e-13)
+
+
+def test_transrate_class_gram_path_matches_direct_coding_rates():
+    from jtask2vec.selection.transrate import coding_rate
+
+    f, y = _data(n=120, d=6, seed=21, classes=3)
+    z = f - f.mean(axis=0)
+    direct = coding_rate(z, 0.01) - sum(np.mean(y == c) * coding_rate(z[y == c], 0.01) for c in range(3))
+    assert transrate(f, y) == pytest.approx(direct, rel=1e-11)
