@@ -316,3 +316,107 @@ def test_all_orderings_of_examples_give_the_same_scores():
         assert fn(f[perm], y[perm]) == pytest.approx(fn(f, y), rel=1e-9)
     for fn in (leep, nce):
         assert fn(theta[perm], y[perm]) == pytest.approx(fn(theta, y), rel=1e-12)
+
+
+# ---- fast paths against the previous implementations (sklearn), float64 ------------------------------------
+
+
+def _assert_same_neighbours(f, ours, k):
+    """``ours`` (N, k) are k nearest other examples of every row of ``f``: the same sorted float64 distances
+    as sklearn's brute-force leave-one-out neighbours (which of two equidistant examples is arbitrary)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = f.shape[0]
+    ref = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(f).kneighbors(return_distance=False)
+    rows = np.arange(n)[:, None]
+    assert (ours != rows).all()  # never its own neighbour
+    assert all(len(set(r)) == k for r in ours.tolist())
+    exact = ((f[:, None, :] - f[None, :, :]) ** 2).sum(axis=-1)  # squared, from differences
+    np.testing.assert_allclose(
+        np.sort(exact[rows, ours], axis=1), np.sort(exact[rows, ref], axis=1), rtol=1e-12, atol=0
+    )
+    return ref
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "k", "block", "spare"),
+    [(200, 7, 5, 16, 4), (131, 30, 1, 50, 4), (64, 3, 9, 1024, 4), (12, 3, 4, 5, 20), (150, 5, 3, 40, 0)],
+)
+def test_knn_blocked_neighbours_match_sklearn_brute(n, d, k, block, spare):
+    """The blocked float32 search with float64 certification returns sklearn's brute-force leave-one-out
+    neighbour sets: off-diagonal and ragged blocks, all examples as candidates (N = 12), no spare
+    candidates; an exact duplicate is still a neighbour."""
+    from jtask2vec.selection.knn import loo_neighbours
+
+    rng = np.random.default_rng(n)
+    f = rng.normal(size=(n, d)) * rng.uniform(0.2, 3.0, size=d) + 50.0  # off-centre: the fast path centres
+    f[1] = f[n - 1]  # a duplicate pair in different blocks
+    ours = loo_neighbours(f, k, block=block, spare=spare)
+    ref = _assert_same_neighbours(f, ours, k)
+    assert np.mean([set(a) == set(b) for a, b in zip(ours.tolist(), ref.tolist(), strict=True)]) > 0.9
+    assert n - 1 in ours[1] and 1 in ours[n - 1]
+    y = rng.integers(0, 3, size=n)
+    assert knn_accuracy(f, y, k=k) == pytest.approx(slow_knn(f, y, k), abs=1e-12)
+
+
+def test_knn_float32_near_ties_fall_back_to_float64():
+    """Clusters tiny against their distance from the centroid: float32 distances cannot order the
+    neighbours inside a cluster (errors ~1e-4 of ‖x‖² ≫ the spread), float64 can; the result is float64's."""
+    from jtask2vec.selection.knn import loo_neighbours
+
+    rng = np.random.default_rng(5)
+    centres = np.array([[1000.0, 0, 0, 0], [-1000.0, 0, 0, 0], [0, 1000.0, 0, 0]])
+    labels = rng.integers(0, 3, size=240)
+    f = centres[labels] + rng.normal(size=(240, 4)) * 1e-3
+    f[:, 2:] += rng.normal(size=(240, 2)) * 1e-2  # some examples better resolved than others
+    for k in (1, 4):
+        _assert_same_neighbours(f, loo_neighbours(f, k, block=50), k)
+    y = rng.integers(0, 2, size=240)
+    assert knn_accuracy(f, y, k=3) == pytest.approx(slow_knn(f, y, 3), abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "d"), [(300, 12), (25, 60), (40, 1)])
+def test_ledoit_wolf_closed_form_matches_sklearn(n, d):
+    from sklearn.covariance import LedoitWolf
+
+    from jtask2vec.selection.shrinkage_hscore import ledoit_wolf
+
+    rng = np.random.default_rng(d)
+    f = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 3.0
+    shrunk, alpha = ledoit_wolf(f)
+    ref = LedoitWolf().fit(f)
+    assert alpha == pytest.approx(ref.shrinkage_, rel=1e-10, abs=1e-14)
+    np.testing.assert_allclose(shrunk, ref.covariance_, rtol=1e-10, atol=1e-12 * np.abs(shrunk).max())
+
+
+@pytest.mark.parametrize(("n", "d", "variance"), [(90, 8, 0.8), (40, 60, 0.5), (200, 5, 0.99)])
+def test_nleep_pca_matches_sklearn_pca(n, d, variance):
+    """Same number of components, same signs, same scores as the PCA the previous code called."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(n)
+    f = rng.normal(size=(n, d)) * np.linspace(3.0, 0.2, d) + 7.0
+    ours = reduce_features(f, variance, seed=0)
+    ref = PCA(n_components=variance, svd_solver="covariance_eigh").fit_transform(f)
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+
+
+def test_class_sums_match_add_at():
+    from jtask2vec.selection.hscore import class_sums
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 4))
+    codes = rng.integers(0, 3, size=50)
+    expected = np.zeros((4, 4))
+    np.add.at(expected, codes, x)  # class 3 has no examples: a zero row
+    np.testing.assert_allclose(class_sums(x, codes, 4), expected, rtol=1e-13, atol=1e-13)
+
+
+def test_transrate_class_gram_path_matches_direct_coding_rates():
+    from jtask2vec.selection.transrate import coding_rate
+
+    f, y = _data(n=120, d=6, seed=21, classes=3)
+    z = f - f.mean(axis=0)
+    direct = coding_rate(z, 0.01) - sum(np.mean(y == c) * coding_rate(z[y == c], 0.01) for c in range(3))
+    assert transrate(f, y) == pytest.approx(direct, rel=1e-11)

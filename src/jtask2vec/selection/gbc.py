@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from jtask2vec.selection._inputs import check_features, check_labels
+from jtask2vec.selection.hscore import class_sums
 
 _VAR_FLOOR = 1e-300
 
@@ -30,12 +31,9 @@ _VAR_FLOOR = 1e-300
 def class_gaussians(f: np.ndarray, codes: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-class means and diagonal variances (divisor n_c), each (C, D)."""
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)[:, None]
-    means = np.zeros((n_classes, f.shape[1]))
-    np.add.at(means, codes, f)
-    means /= counts
+    means = class_sums(f, codes, n_classes) / counts
     centred = f - means[codes]
-    variances = np.zeros_like(means)
-    np.add.at(variances, codes, centred * centred)
+    variances = class_sums(centred * centred, codes, n_classes)
     return means, np.maximum(variances / counts, _VAR_FLOOR)
 
 

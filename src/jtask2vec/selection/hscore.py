@@ -30,9 +30,16 @@ def between_class_deviations(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(μ_c − μ)`` (C, D) and class counts n_c (C,): cov(E[f|y]) ∝ Σ_c n_c (μ_c − μ)(μ_c − μ)ᵀ."""
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, f.shape[1]))
-    np.add.at(sums, codes, f)
+    sums = class_sums(f, codes, n_classes)
     return sums / counts[:, None] - f.mean(axis=0), counts
+
+
+def class_sums(x: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """(C, D) per-class sums of the rows of ``x`` (N, D): one (C × N)(N × D) product of the one-hot labels
+    (much faster than ``np.add.at``)."""
+    onehot = np.zeros((n_classes, x.shape[0]))
+    onehot[codes, np.arange(x.shape[0])] = 1.0
+    return onehot @ x
 
 
 def trace_inverse_times(cov: np.ndarray, deviations: np.ndarray, counts: np.ndarray, rcond: float) -> float:

@@ -5,7 +5,8 @@ features, so it works from features alone.
 For features ``f`` (N × D) and target labels ``y`` (N,), C classes:
 
 1. PCA of ``f`` keeping the fewest components that explain ``variance`` (default 0.8) of its variance
-   (``sklearn.decomposition.PCA(n_components=0.8)``, as in the paper);
+   (``sklearn.decomposition.PCA(n_components=0.8)``, as in the paper; computed directly, see
+   :func:`reduce_features`);
 2. a Gaussian mixture with ``components_per_class · C`` components (default 5 · C, as in the paper;
    capped below N) fitted to the reduced features by EM (``sklearn.mixture.GaussianMixture``, full
    covariances, seeded k-means initialisation);
@@ -21,7 +22,7 @@ Higher = better.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.decomposition import PCA
+from scipy.linalg import eigh
 from sklearn.mixture import GaussianMixture
 
 from jtask2vec.selection._inputs import check_features, check_labels
@@ -29,11 +30,28 @@ from jtask2vec.selection.leep import leep
 
 
 def reduce_features(f: np.ndarray, variance: float, seed: int) -> np.ndarray:
-    """Scores on the leading principal components explaining ``variance`` of the variance (N, K)."""
+    """Scores on the leading principal components explaining ``variance`` of the variance (N, K).
+
+    What ``sklearn.decomposition.PCA(n_components=variance, svd_solver="covariance_eigh").fit_transform``
+    returns (same K: the fewest leading components whose cumulative variance ratio exceeds ``variance``;
+    same signs: each component's largest-magnitude entry positive), computed from the D × D covariance of
+    the centred features with the eigenvalues alone first (``eigvalsh``) and then only the K leading
+    eigenvectors (``scipy.linalg.eigh(subset_by_index=...)``). ``seed`` is unused (the PCA is exact); it is
+    kept for the call signature."""
+    del seed
+    x = f - f.mean(axis=0)
     if f.shape[1] == 1:
-        return f - f.mean(axis=0)
-    pca = PCA(n_components=variance, svd_solver="covariance_eigh", random_state=seed)
-    return pca.fit_transform(f)
+        return x
+    cov = x.T @ x  # the divisor N − 1 cancels in the variance ratios
+    lam = np.maximum(np.linalg.eigvalsh(cov)[::-1], 0.0)  # descending, negatives (round-off) clipped
+    ratio = np.cumsum(lam / lam.sum())
+    d = cov.shape[0]
+    k = min(int(np.searchsorted(ratio, variance, side="right")) + 1, d)
+    _, vec = eigh(cov, subset_by_index=[d - k, d - 1], check_finite=False)
+    components = vec[:, ::-1]  # (D, K), leading first
+    peak = np.argmax(np.abs(components), axis=0)
+    components = components * np.sign(components[peak, np.arange(k)])
+    return x @ components
 
 
 def mixture_posteriors(

@@ -16,7 +16,8 @@ Deliberate deviations from the authors' published code, which weights each class
 and writes 1/(N·eps) for D/(N ε²): the paper's formula is used (the two agree for balanced classes up to
 the choice of ε), because with the 1/C weights the non-negativity above does not hold for unbalanced
 targets. ``eps`` is ε (default 0.01, ε² = 1e-4). The log-determinants are computed by Cholesky from the
-smaller Gram matrix (det(I + c ZᵀZ) = det(I + c ZZᵀ)).
+smaller Gram matrix (det(I + c ZᵀZ) = det(I + c ZZᵀ)); when every class has at least D examples, ZᵀZ is
+the sum of the class Grams Z_cᵀZ_c (one pass over the data).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from jtask2vec.selection._inputs import check_features, check_labels
 def coding_rate(z: np.ndarray, eps: float, d: int | None = None) -> float:
     """``1/2 log det(I_D + D/(n ε²) zᵀz)`` for ``z`` (n, D), ``D = d`` if given (default ``z.shape[1]``)."""
     n, dims = z.shape
-    d = dims if d is None else d
-    gram = z.T @ z if n >= dims else z @ z.T
+    return rate_of_gram(z.T @ z if n >= dims else z @ z.T, n, dims if d is None else d, eps)
+
+
+def rate_of_gram(gram: np.ndarray, n: int, d: int, eps: float) -> float:
+    """``1/2 log det(I + D/(n ε²) gram)`` for a Gram matrix ``zᵀz`` or ``zzᵀ`` of n examples in D dims."""
     # I + c·gram is symmetric positive definite (eigenvalues ≥ 1): its log-determinant from a Cholesky factor
     factor = cholesky(np.eye(gram.shape[0]) + d / (n * eps * eps) * gram, lower=True, check_finite=False)
     return float(np.sum(np.log(np.diag(factor))))
@@ -44,8 +48,16 @@ def transrate(features: np.ndarray, labels: np.ndarray, *, eps: float = 0.01) ->
     f = check_features("transrate", features)
     codes, n_classes = check_labels("transrate", labels, f.shape[0])
     z = f - f.mean(axis=0)
-    n = z.shape[0]
-    conditional = sum(
-        np.count_nonzero(codes == c) / n * coding_rate(z[codes == c], eps) for c in range(n_classes)
-    )
-    return coding_rate(z, eps) - conditional
+    n, d = z.shape
+    blocks = [z[codes == c] for c in range(n_classes)]
+    if all(block.shape[0] >= d for block in blocks):
+        # every class uses its D × D Gram Z_cᵀZ_c, and ZᵀZ = Σ_c Z_cᵀZ_c: no second pass over all of Z
+        grams = [block.T @ block for block in blocks]
+        total = rate_of_gram(np.sum(grams, axis=0), n, d, eps)
+        conditional = sum(
+            b.shape[0] / n * rate_of_gram(g, b.shape[0], d, eps) for b, g in zip(blocks, grams, strict=True)
+        )
+    else:
+        total = coding_rate(z, eps)
+        conditional = sum(b.shape[0] / n * coding_rate(b, eps) for b in blocks)
+    return total - conditional
