@@ -84,6 +84,12 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "evaluation.asymmetric_alpha": (0.3, NONE),
     "seeds": ([0, 2], frozenset(ALL - {"textemb"})),
     "device": ("cpu", NONE),
+    # where jobs run never changes what they compute
+    "executor.kind": ("ray", NONE),
+    "executor.workers": (2, NONE),
+    "executor.address": ("auto", NONE),
+    "executor.num_cpus_per_job": (2.0, NONE),
+    "executor.num_gpus_per_job": (1.0, NONE),
 }
 
 NOT_PERTURBED = {

@@ -1,7 +1,8 @@
 """From a suite to a verdict: finetune -> embed -> similarity -> transfer -> evaluate -> report.
 
-Each stage is a method of :class:`Pipeline` over explicit inputs; every expensive artifact (fine-tuned
-checkpoint, embedding, text embedding, LogME score, transfer cell) is cached in the content-addressed
+Wiring only: the suite becomes a job graph (:mod:`jtask2vec.jobs`: fine-tunes, embeddings, transfer cells,
+selector scores), the scheduler (:mod:`jtask2vec.scheduler`) runs the missing jobs on the suite's executor
+(in process, worker processes, Ray), and each stage reads its table back from the content-addressed
 :class:`~jtask2vec.store.ArtifactStore` under ``<runs_dir>/store``, so a re-run reuses what is done and an
 interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/``.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,16 +22,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jtask2vec import keys
 from jtask2vec.config import Suite
 from jtask2vec.device import resolve_device
 from jtask2vec.errors import ConfigError
-from jtask2vec.probes import Probe, load_probe
+from jtask2vec.executors import make_executor
+from jtask2vec.jobs import Job, SuiteGraph, build_suite_graph, trivial_embedding_job
+from jtask2vec.probes import Probe
 from jtask2vec.progress import OverallProgress, overall_progress
-from jtask2vec.results import BASELINE_SOURCE, RunResults
+from jtask2vec.results import RunResults
+from jtask2vec.scheduler import run_jobs
+from jtask2vec.stages import WorkInputs, cached_probe, read_score, read_textemb, read_vector, run_job
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.registry import load_task
+from jtask2vec.transfer import stored_result
 
 TASK2VEC_PREFIX = "task2vec:"
 
@@ -48,7 +53,8 @@ class RunPaths:
 
 
 class Pipeline:
-    """The stages of one suite run. Results of each stage are cached; calling a stage twice is cheap."""
+    """The stages of one suite run, wired to the job graph: each stage asks the scheduler for the jobs it
+    needs (nothing runs twice: done jobs are in the store), then reads its table back from the store."""
 
     def __init__(
         self,
@@ -63,15 +69,7 @@ class Pipeline:
         self.data_dir_option = None if data_dir is None else Path(data_dir)
         self.store = ArtifactStore(self.paths.store)
         self.tracker = tracker or OverallProgress(None, None)
-        self._checkpoints: dict[tuple[str, int], str] = {}
-        self.device = resolve_device(suite.device)
-
-    def load_classifier(self, task: str, seed: int):
-        """The fine-tuned classifier of ``task`` (from the pretrained probe) on the run's device."""
-        from jtask2vec.checkpoints import load_finetuned
-
-        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed))
-        return model.to(self.device), tokenizer, meta
+        resolve_device(suite.device)  # a bad device fails here, before any work
 
     # ---- inputs ------------------------------------------------------------------------------------
     @cached_property
@@ -80,9 +78,11 @@ class Pipeline:
 
     @cached_property
     def probe(self) -> Probe:
-        probe = load_probe(self.suite.probe)
-        probe.encoder.to(self.device)
-        return probe
+        return cached_probe(self.suite.probe, self.suite.device)
+
+    @cached_property
+    def graph(self) -> SuiteGraph:
+        return build_suite_graph(self.suite, self.tasks, self.probe)
 
     def tasks_table(self) -> pd.DataFrame:
         rows = []
@@ -108,78 +108,46 @@ class Pipeline:
             )
         return pd.DataFrame(rows)
 
+    # ---- running jobs ------------------------------------------------------------------------------
+    def execute(self, jobs: Iterable[Job]) -> None:
+        """Run ``jobs`` and what they need (missing artifacts only) on the suite's executor."""
+        inputs = WorkInputs(self.tasks, self.suite.probe, str(self.paths.store), self.suite.device)
+        run_jobs(
+            self.graph.graph.closure(jobs),
+            self.store,
+            lambda n: make_executor(self.suite.executor, run_job, inputs, self.suite.device, at_most=n),
+            progress=self.tracker,
+            failure_log=self.paths.run_dir(self.suite) / "failures.log",
+        )
+
     # ---- stage 1: fine-tune each task from the pretrained probe --------------------------------------
     def finetune(self) -> pd.DataFrame:
-        from jtask2vec.training import finetune
-
-        rows = []
-        units = [(name, seed) for name in self.suite.task_names for seed in self.suite.seeds]
-        self.tracker.add(len(units))
-        for name, seed in units:
-            self.tracker.stage(f"fine-tune {name} (seed {seed})")
-            result = finetune(
-                self.tasks[name],
-                self.probe,
-                self.suite.training,
-                seed,
-                store=self.store,
-                progress=False,
-                device=self.device,
-            )
-            self._checkpoints[(name, seed)] = result.checkpoint_key
-            rows.append(result.to_dict())
-            self.tracker.advance()
-        return pd.DataFrame(rows)
+        jobs = [
+            self.graph.finetunes[(name, seed)] for name in self.suite.task_names for seed in self.suite.seeds
+        ]
+        self.execute(jobs)
+        return pd.DataFrame([stored_result(self.store, job.key).to_dict() for job in jobs])
 
     def checkpoint_key(self, task: str, seed: int) -> str:
-        if (task, seed) not in self._checkpoints:
-            self.finetune()
-        return self._checkpoints[(task, seed)]
+        return self.graph.finetunes[(task, seed)].key
 
     # ---- stage 2: TASK2VEC embeddings ----------------------------------------------------------------
     def embedding_key(self, task: str, seed: int) -> str:
-        return keys.embedding_key(self.checkpoint_key(task, seed), self.suite.fisher, self.probe, seed)
+        return self.graph.embeddings[(task, seed)].key
 
     def embeddings(self) -> dict[tuple[str, int], np.ndarray]:
         """Task vector per (task, seed), computed from the fine-tuned checkpoint (cached)."""
-        from jtask2vec.embedding import TaskEmbedding, embed_task
-
-        out: dict[tuple[str, int], np.ndarray] = {}
         units = [(name, seed) for name in self.suite.task_names for seed in self.suite.seeds]
-        self.tracker.add(len(units))
-        for name, seed in units:
-            self.tracker.stage(f"embed {name} (seed {seed})")
-            key = self.embedding_key(name, seed)
-            if not self.store.exists("embedding", key):
-                model, tokenizer, _ = self.load_classifier(name, seed)
-                emb = embed_task(
-                    model,
-                    tokenizer,
-                    self.tasks[name],
-                    self.suite.fisher,
-                    self.probe.max_length,
-                    seed=seed,
-                    probe_name=self.probe.fingerprint,
-                )
-                with self.store.staging("embedding", key) as stage:
-                    emb.save(stage)
-            out[(name, seed)] = TaskEmbedding.load(self.store.path("embedding", key)).vector
-            self.tracker.advance()
-        return out
+        self.execute(self.graph.embeddings[unit] for unit in units)
+        return {unit: read_vector(self.store, self.graph.embeddings[unit]) for unit in units}
 
     def trivial_embedding(self, seed: int) -> np.ndarray:
         """t0 of the asymmetric distance: see :func:`jtask2vec.distances.trivial_embedding`."""
-        from jtask2vec.distances import trivial_embedding_for_probe
-        from jtask2vec.embedding import TaskEmbedding
-
-        key = keys.trivial_embedding_key(self.probe, self.suite.fisher, seed, self.tasks.values())
-        if not self.store.exists("trivial-embedding", key):
-            emb = trivial_embedding_for_probe(
-                self.probe, list(self.tasks.values()), self.suite.fisher, seed=seed
-            )
-            with self.store.staging("trivial-embedding", key) as stage:
-                emb.save(stage)
-        return TaskEmbedding.load(self.store.path("trivial-embedding", key)).vector
+        job = self.graph.trivial.get(seed)
+        if job is None:  # the suite does not evaluate the asymmetric distance; a command asked for it
+            job = self.graph.graph.add(trivial_embedding_job(self.suite, self.tasks, self.probe, seed))
+        self.execute([job])
+        return read_vector(self.store, job)
 
     # ---- stage 3: distances between task vectors -----------------------------------------------------
     def distances(self, embeddings: dict[tuple[str, int], np.ndarray] | None = None) -> pd.DataFrame:
@@ -212,22 +180,12 @@ class Pipeline:
 
     # ---- stage 4: the transfer grid ------------------------------------------------------------------
     def transfer(self) -> pd.DataFrame:
-        from jtask2vec.transfer import plan_grid, run_grid
+        from jtask2vec.transfer import grid_table, plan_grid
 
         cells = plan_grid(self.suite.source_names, self.suite.target_names, self.suite.seeds)
-        self.tracker.add(len(cells))
-        self.tracker.stage(f"transfer grid ({len(cells)} cells)")
-        return run_grid(
-            cells,
-            self.tasks,
-            self.probe,
-            self.suite.training,
-            self.suite.target_training,
-            self.store,
-            progress=False,
-            device=self.device,
-            on_cell_done=lambda cell: self.tracker.advance(description=f"transfer {_cell_name(cell)}"),
-        )
+        plan = {cell: self.graph.cells[(cell.source, cell.target, cell.seed)] for cell in cells}
+        self.execute(jobs.result for jobs in plan.values())
+        return grid_table(plan, self.store)
 
     # ---- stage 5: selectors' scores ------------------------------------------------------------------
     def candidates(self, target: str) -> list[str]:
@@ -287,47 +245,18 @@ class Pipeline:
 
     def text_embeddings(self) -> dict[str, np.ndarray]:
         """TextEmb vectors of the pretrained probe per task (cached)."""
-        from jtask2vec.selection import text_embedding
-
-        out = {}
-        for name, task in self.tasks.items():
-            key = keys.textemb_key(self.probe, task)
-            if not self.store.exists("textemb", key):
-                vector = text_embedding(self.probe, task.texts_of("train"))
-                with self.store.staging("textemb", key) as stage:
-                    np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
-            out[name] = np.load(self.store.path("textemb", key) / "vector.npy", allow_pickle=False)
-        return out
+        self.execute(self.graph.textemb.values())
+        return {name: read_textemb(self.store, job) for name, job in self.graph.textemb.items()}
 
     def logme_scores(self) -> dict[tuple[int, str, str], float]:
         """``(seed, source, target) ->`` LogME of the target's train labels on features from the
-        source-fine-tuned encoder (cached per pair; each source checkpoint is loaded at most once a seed)."""
-        from jtask2vec.selection import extract_features, logme
-
-        out: dict[tuple[int, str, str], float] = {}
-        for seed in self.suite.seeds:
-            for source in self.suite.source_names:
-                checkpoint = self.checkpoint_key(source, seed)
-                model = None
-                for target in self.suite.target_names:
-                    if target == source:
-                        continue
-                    task = self.tasks[target]
-                    key = keys.logme_key(checkpoint, task, self.probe)
-                    if not self.store.exists("logme", key):
-                        if model is None:
-                            model, tokenizer, _ = self.load_classifier(source, seed)
-                        features = extract_features(
-                            model,
-                            tokenizer,
-                            task.texts_of("train"),
-                            self.probe.max_length,
-                            self.suite.training.eval_batch_size,
-                        )
-                        value = float(logme(features, task.labels_of("train")))
-                        self.store.write_json("logme", key, {"logme": value})
-                    out[(seed, source, target)] = float(self.store.read_json("logme", key)["logme"])
-        return out
+        source-fine-tuned encoder (one job per pair)."""
+        jobs = {k: job for k, job in self.graph.scores.items() if k[0] == "logme"}
+        self.execute(jobs.values())
+        return {
+            (seed, source, target): read_score(self.store, job)
+            for (_, source, target, seed), job in jobs.items()
+        }
 
     # ---- stage 6: evaluation -------------------------------------------------------------------------
     def evaluate(self, scores: pd.DataFrame, transfer: pd.DataFrame):
@@ -352,6 +281,8 @@ class Pipeline:
         self.store.clean_staging()
         self.tracker.stage("loading tasks and probe")
         results = RunResults(suite=self.suite, tasks=self.tasks_table())
+        self.tracker.stage("jobs")
+        self.execute(self.graph.graph)  # every expensive job of the suite, in one schedule
         results.finetune = self.finetune()
         embeddings = self.embeddings()
         self.tracker.stage("distances")
@@ -377,11 +308,6 @@ class Pipeline:
         folder = self.paths.run_dir(self.suite)
         write_report(results, folder)
         return folder / "report.html"
-
-
-def _cell_name(cell) -> str:
-    source = cell.source if cell.source is not None else BASELINE_SOURCE
-    return f"{source} -> {cell.target} (seed {cell.seed})"
 
 
 def environment(wall_seconds: float, probe: Probe | None = None) -> dict[str, object]:
