@@ -87,6 +87,7 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     # where jobs run never changes what they compute
     "executor.kind": ("ray", NONE),
     "executor.workers": (2, NONE),
+    "executor.threads_per_job": (2, NONE),  # last-bit differences only, like the device
     "executor.address": ("auto", NONE),
     "executor.num_cpus_per_job": (2.0, NONE),
     "executor.num_gpus_per_job": (1.0, NONE),

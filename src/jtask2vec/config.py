@@ -136,6 +136,10 @@ class ExecutorConfig(_Strict):
     # local: worker processes (1 = in this process, as a plain sequential run); "auto": see
     # jtask2vec.executors.auto_workers. ray: the CPUs of the local runtime it starts ("auto": all).
     workers: int | Literal["auto"] = Field("auto", description="worker processes, or 'auto'")
+    # torch intra-op threads of every job, whatever the executor. torch's CPU kernels sum in a
+    # thread-count-dependent order, so results are bit-identical across executors and worker counts for
+    # the same value (not across values). 1: the offline probe scales better by processes than by threads.
+    threads_per_job: int = Field(1, ge=1)
     address: str | None = Field(None, description="ray: None (local runtime), 'auto', or 'ray://host:port'")
     num_cpus_per_job: float = Field(1.0, ge=0)
     num_gpus_per_job: float = Field(0.0, ge=0)

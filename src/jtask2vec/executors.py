@@ -17,9 +17,10 @@ import multiprocessing
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -73,17 +74,31 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` torch intra-op threads (restored after)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class InProcessExecutor:
     """One job at a time, in this process (``--workers 1``): exactly the sequential run."""
 
     slots = 1
 
-    def __init__(self, work: Work, inputs: Any) -> None:
-        self.work, self.inputs = work, inputs
+    def __init__(self, work: Work, inputs: Any, threads: int = 1) -> None:
+        self.work, self.inputs, self.threads = work, inputs, threads
         self._done: list[Outcome] = []
 
     def submit(self, job: Any) -> None:
-        self._done.append(guarded(self.work, job, self.inputs))
+        with torch_threads(self.threads):
+            self._done.append(guarded(self.work, job, self.inputs))
 
     def wait(self) -> list[Outcome]:
         done, self._done = self._done, []
@@ -136,13 +151,13 @@ class FuturesExecutor:
 
 
 class ProcessExecutor(FuturesExecutor):
-    """``workers`` spawned processes (``--workers N``), each with ``max(1, cores // workers)`` torch
-    threads; the inputs are sent once to each worker."""
+    """``workers`` spawned processes (``--workers N``), each with ``threads`` torch threads (default
+    ``max(1, cores // workers)``); the inputs are sent once to each worker."""
 
-    def __init__(self, work: Work, inputs: Any, workers: int) -> None:
+    def __init__(self, work: Work, inputs: Any, workers: int, threads: int | None = None) -> None:
         if workers < 1:
             raise ConfigError(f"workers must be at least 1, got {workers}")
-        threads = max(1, available_cores() // workers)
+        threads = threads if threads is not None else max(1, available_cores() // workers)
         pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -186,6 +201,7 @@ class RayExecutor:
         num_cpus_per_job: float = 1.0,
         num_gpus_per_job: float = 0.0,
         workers: int | None = None,
+        threads: int = 1,
     ) -> None:
         try:
             import ray
@@ -211,7 +227,7 @@ class RayExecutor:
         self.work = work
         self.token = uuid.uuid4().hex
         self.inputs_ref = ray.put(inputs)
-        self.threads = max(1, int(num_cpus_per_job))
+        self.threads = threads
         self._pending: dict[Any, Any] = {}
 
     def submit(self, job: Any) -> None:
@@ -242,15 +258,15 @@ class RayExecutor:
 MAX_AUTO_WORKERS = 8
 
 
-def auto_workers(device: str = "cpu") -> int:
-    """``workers: auto``: one single-threaded worker per available CPU core (at most
-    :data:`MAX_AUTO_WORKERS`); 1 when the jobs run on a GPU (they would share it)."""
+def auto_workers(device: str = "cpu", threads_per_job: int = 1) -> int:
+    """``workers: auto``: as many workers as the available CPU cores hold at ``threads_per_job`` threads
+    each (at most :data:`MAX_AUTO_WORKERS`); 1 when the jobs run on a GPU (they would share it)."""
     if device != "cpu":
         import torch
 
         if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
             return 1
-    return max(1, min(available_cores(), MAX_AUTO_WORKERS))
+    return max(1, min(available_cores() // threads_per_job, MAX_AUTO_WORKERS))
 
 
 def make_executor(
@@ -266,9 +282,11 @@ def make_executor(
             num_cpus_per_job=settings.num_cpus_per_job,
             num_gpus_per_job=settings.num_gpus_per_job,
             workers=None if settings.workers == "auto" else settings.workers,
+            threads=settings.threads_per_job,
         )
-    workers = auto_workers(device) if settings.workers == "auto" else int(settings.workers)
+    threads = settings.threads_per_job
+    workers = auto_workers(device, threads) if settings.workers == "auto" else int(settings.workers)
     workers = min(workers, at_most) if at_most is not None else workers
     if workers == 1:
-        return InProcessExecutor(work, inputs)
-    return ProcessExecutor(work, inputs, workers)
+        return InProcessExecutor(work, inputs, threads)
+    return ProcessExecutor(work, inputs, workers, threads)
