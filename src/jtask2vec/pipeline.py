@@ -29,7 +29,7 @@ from jtask2vec.executors import make_executor
 from jtask2vec.jobs import Job, SuiteGraph, build_suite_graph, trivial_embedding_job
 from jtask2vec.probes import Probe
 from jtask2vec.progress import OverallProgress, overall_progress
-from jtask2vec.results import RunResults
+from jtask2vec.results import RunResults, tasks_table
 from jtask2vec.scheduler import run_jobs
 from jtask2vec.stages import WorkInputs, cached_probe, read_score, read_textemb, read_vector, run_job
 from jtask2vec.store import ArtifactStore
@@ -85,28 +85,7 @@ class Pipeline:
         return build_suite_graph(self.suite, self.tasks, self.probe)
 
     def tasks_table(self) -> pd.DataFrame:
-        rows = []
-        for spec in self.suite.tasks:
-            task = self.tasks[spec.name]
-            counts = task.class_counts()
-            sizes = task.split_sizes()
-            rows.append(
-                {
-                    "task": task.name,
-                    "loader": spec.loader,
-                    "stand_in_for": task.stand_in_for or "",
-                    "n": len(task),
-                    "n_label0": counts[task.label_names[0]],
-                    "n_label1": counts[task.label_names[1]],
-                    "label0": task.label_names[0],
-                    "label1": task.label_names[1],
-                    **sizes,
-                    "data_hash": task.data_hash,
-                    "source": task.provenance.source,
-                    "licence": task.provenance.licence,
-                }
-            )
-        return pd.DataFrame(rows)
+        return tasks_table(self.suite, self.tasks)
 
     # ---- running jobs ------------------------------------------------------------------------------
     def execute(self, jobs: Iterable[Job]) -> None:

@@ -29,6 +29,7 @@ import pandas as pd
 
 from jtask2vec.config import Suite
 from jtask2vec.store import atomic_write_json, atomic_write_text
+from jtask2vec.tasks.base import Task
 
 BASELINE_SOURCE = "(pretrained)"
 
@@ -61,6 +62,31 @@ TABLE_COLUMNS: dict[str, list[str]] = {
 
 def empty_table(name: str) -> pd.DataFrame:
     return pd.DataFrame(columns=TABLE_COLUMNS[name])
+
+
+def tasks_table(suite: Suite, tasks: dict[str, Task]) -> pd.DataFrame:
+    """The ``tasks`` table: sizes, label balance, splits, data hash and provenance of each task."""
+    rows = []
+    for spec in suite.tasks:
+        task = tasks[spec.name]
+        counts = task.class_counts()
+        rows.append(
+            {
+                "task": task.name,
+                "loader": spec.loader,
+                "stand_in_for": task.stand_in_for or "",
+                "n": len(task),
+                "n_label0": counts[task.label_names[0]],
+                "n_label1": counts[task.label_names[1]],
+                "label0": task.label_names[0],
+                "label1": task.label_names[1],
+                **task.split_sizes(),
+                "data_hash": task.data_hash,
+                "source": task.provenance.source,
+                "licence": task.provenance.licence,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 @dataclass
