@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from jtask2vec.config import ExecutorConfig
 from jtask2vec.executors import (
@@ -17,7 +20,7 @@ from jtask2vec.executors import (
     guarded,
     make_executor,
 )
-from jtask2vec.progress import OverallProgress
+from jtask2vec.progress import OverallProgress, overall_progress
 from jtask2vec.scheduler import JobsFailed, run_jobs
 from jtask2vec.stages import ensure_artifact
 from jtask2vec.store import ArtifactStore, atomic_write_json
@@ -101,10 +104,12 @@ class ScriptedExecutor:
         self.order = order
         self.submitted: list[str] = []
         self.running: dict[str, ToyJob] = {}
+        self.running_at_submit: dict[str, set[str]] = {}
         self.store_root = ""
 
     def submit(self, job: ToyJob) -> None:
         self.submitted.append(job.key)
+        self.running_at_submit[job.key] = set(self.running)
         self.running[job.key] = job
 
     def wait(self) -> list[Outcome]:
@@ -121,10 +126,12 @@ def test_a_job_starts_as_soon_as_its_own_dependencies_are_done(tmp_path: Path) -
     executor = ScriptedExecutor(order=["a", "b", "c", "x", "d", "y"])
     executor.store_root = str(store.root)
     run_jobs(GRAPH, store, lambda n: executor)
-    # a and x start; a finishes while x still runs, so b starts at once (not after the whole first stage);
-    # then c (b done), and d only once b and c are both done
+    # a and x start; a finishes while x still runs, so b starts at once (not after the whole first stage)
     assert executor.submitted[:3] == ["a", "x", "b"]
+    assert executor.running_at_submit["b"] == {"x"}
+    # d only once b and c are both done
     assert executor.submitted.index("d") > executor.submitted.index("c")
+    assert sorted(executor.submitted) == sorted("abcdxy")
 
 
 def test_a_failure_is_one_line_others_finish_dependents_are_skipped_and_a_rerun_resumes(
@@ -190,3 +197,15 @@ def test_make_executor_follows_the_settings() -> None:
         assert isinstance(pool, ProcessExecutor) and pool.slots == 2
     finally:
         pool.close()
+
+
+def test_one_progress_display_counts_every_stage_and_shows_an_eta(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=150)
+    with overall_progress(True, console) as tracker:
+        run_jobs(GRAPH, store, in_process(store), progress=tracker)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buffer.getvalue())  # the frames, without colours
+    for stage in ("fine-tune", "transfer", "embed"):
+        assert re.search(rf"  {stage} [^\r\n]* 2/2 ", text), stage
+    assert re.search(r"[^\r\n]* 6/6 [^\r\n]* eta", text)
