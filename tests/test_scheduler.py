@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from jtask2vec.config import ExecutorConfig
+from jtask2vec.errors import ConfigError
 from jtask2vec.executors import (
     InProcessExecutor,
     Outcome,
@@ -156,7 +158,8 @@ def test_a_failure_is_one_line_others_finish_dependents_are_skipped_and_a_rerun_
         executor.submit = lambda job: (ran.append(job.key), original(job))  # type: ignore[method-assign]
         return executor
 
-    run_jobs(GRAPH, store, counting)
+    run_jobs(GRAPH, store, counting, failure_log=tmp_path / "failures.log")
+    assert not (tmp_path / "failures.log").exists()
     assert ran == ["b", "d"]  # resumed: only the failed job and the one it blocked
     assert store.read_json("toy", "d")["value"] == 5
 
@@ -209,3 +212,9 @@ def test_one_progress_display_counts_every_stage_and_shows_an_eta(tmp_path: Path
     for stage in ("fine-tune", "transfer", "embed"):
         assert re.search(rf"  {stage} [^\r\n]* 2/2 ", text), stage
     assert re.search(r"[^\r\n]* 6/6 [^\r\n]* eta", text)
+
+
+def test_ray_without_the_extra_is_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(ConfigError, match=r"needs the ray extra: pip install 'jtask2vec\[ray\]'"):
+        make_executor(ExecutorConfig(kind="ray"), toy_work, "")

@@ -217,7 +217,11 @@ class RayExecutor:
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
             if address is None and workers is not None:
                 options["num_cpus"] = workers
-            ray.init(address=address, **options)
+            try:
+                ray.init(address=address, **options)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"the Ray cluster at {address!r}" if address else "a local Ray runtime"
+                raise ConfigError(f"cannot start or join {where}: {one_line(exc)}") from None
             self.started_runtime = True
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         self.slots = max(1, int(cpus // max(num_cpus_per_job, 1e-9))) if num_cpus_per_job > 0 else 1

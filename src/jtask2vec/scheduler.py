@@ -128,6 +128,8 @@ def run_jobs(
                     progress.job_done(outcome.job.stage, outcome.job.label)
     finally:
         executor.close()
+    if not failures and failure_log is not None:
+        failure_log.unlink(missing_ok=True)  # the failures of an earlier run are resolved
     if failures:
         if failure_log is not None:
             text = "\n".join(f"== {failure_line(f)}\n{f.details}" for f in failures)
