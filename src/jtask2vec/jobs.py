@@ -258,9 +258,6 @@ class SuiteGraph:
     textemb: dict[str, TextEmbJob]
     scores: dict[tuple[str, str, str, int], SelectorScoreJob]  # (selector, source, target, seed)
 
-    def transfer_jobs(self) -> list[FinetuneJob]:
-        return [job for cell in self.cells.values() for job in (cell.baseline, cell.transfer) if job]
-
 
 def trivial_embedding_job(
     suite: Suite, tasks: Mapping[str, Task], probe: keys.ProbeIdentity, seed: int
