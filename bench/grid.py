@@ -30,6 +30,12 @@ from jtask2vec.pipeline import run_suite
 COMPARED = ("evaluation.csv", "distances.csv", "scores.csv")
 
 
+def differing(tables: dict[str, bytes], reference: dict[str, bytes]) -> str:
+    """``identical=True``, or the tables that differ from the first setting's."""
+    names = [name for name in COMPARED if tables[name] != reference[name]]
+    return "identical=True" if not names else f"identical=False differ={','.join(names)}"
+
+
 def reduced_suite(examples: int, seeds: int, executor: dict) -> Suite:
     suite = load_suite("paper-offline")
     tasks = [spec.model_copy(update={"max_examples": examples}) for spec in suite.tasks]
@@ -80,8 +86,9 @@ def main() -> None:
     for name, executor in settings.items():
         times[name], tables = timed_run(reduced_suite(args.examples, args.seeds, executor), args.data_dir)
         reference = reference or tables
-        same = tables == reference
-        print(f"{name} threads_per_job={args.threads} seconds={times[name]:.1f} identical={same}")
+        assert reference is not None
+        same = differing(tables, reference)
+        print(f"{name} threads_per_job={args.threads} seconds={times[name]:.1f} {same}")
     if ray is not None:
         started = time.perf_counter()
         ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
@@ -91,7 +98,7 @@ def main() -> None:
             seconds, tables = timed_run(reduced_suite(args.examples, args.seeds, executor), args.data_dir)
         finally:
             ray.shutdown()
-        print(f"ray num_cpus={args.workers} seconds={seconds:.1f} identical={tables == reference}")
+        print(f"ray num_cpus={args.workers} seconds={seconds:.1f} {differing(tables, reference)}")
         print(f"ray_overhead={seconds / times[f'workers={args.workers}']:.3f}")
     print(f"parallel_speedup={times['workers=1'] / times[f'workers={args.workers}']:.3f}")
 
