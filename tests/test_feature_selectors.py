@@ -100,20 +100,22 @@ def test_score_key_changes_with_every_input(tiny_probe, monkeypatch: pytest.Monk
     other = make_synthetic_task("t", n=40, seed=1)
     base = dict(checkpoint_key="ck", target=task, probe=tiny_probe, layers="last", seed=0)
 
-    def key(name: str, **change) -> str:
+    def key(selectors, **change) -> str:
         args = {**base, **change}
-        return store_keys.selector_score_key(name, args.pop("checkpoint_key"), args.pop("target"), **args)
+        checkpoint, target = args.pop("checkpoint_key"), args.pop("target")
+        return store_keys.selector_scores_key(selectors, checkpoint, target, **args)
 
-    keys = {s: key(s) for s in FEATURE_SELECTORS}
-    assert len(set(keys.values())) == len(FEATURE_SELECTORS)  # one key per selector
+    everything = key(FEATURE_SELECTORS)
+    assert key(list(reversed(FEATURE_SELECTORS))) == everything  # a set of selectors, not an order
+    assert key(FEATURE_SELECTORS, checkpoint_key="ck2") != everything
+    assert key(FEATURE_SELECTORS, target=other) != everything
+    assert key(FEATURE_SELECTORS[:-1]) != everything  # one selector fewer
     for name in FEATURE_SELECTORS:
-        assert key(name, checkpoint_key="ck2") != keys[name], name
-        assert key(name, target=other) != keys[name], name
         with monkeypatch.context() as patch:
             patch.setitem(VERSIONS, name, "bumped")
-            assert key(name) != keys[name], name
-    assert key("hscore", layers="mean") != keys["hscore"]
-    assert key("logme", layers="mean") != keys["logme"]
-    assert key("leep", layers="mean") == keys["leep"]  # probabilities: last layer only
-    assert key("nleep", seed=1) != keys["nleep"]  # EM start
-    assert key("hscore", seed=1) == keys["hscore"]
+            assert key(FEATURE_SELECTORS) != everything, name
+    assert key(["hscore"], layers="mean") != key(["hscore"])
+    assert key(["logme"], layers="mean") != key(["logme"])
+    assert key(["leep"], layers="mean") == key(["leep"])  # probabilities: last layer only
+    assert key(["nleep"], seed=1) != key(["nleep"])  # EM start
+    assert key(["hscore"], seed=1) == key(["hscore"])

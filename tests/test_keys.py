@@ -92,6 +92,13 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "source_regime.train_size": (30, DATA),
     # targets limited: their fine-tunes, their own embeddings (new), TextEmb of their version, LogME
     "target_regime.train_size": (30, frozenset({"finetune", "embedding", "textemb", "selector-score"})),
+    # where jobs run never changes what they compute
+    "executor.kind": ("ray", NONE),
+    "executor.workers": (2, NONE),
+    "executor.threads_per_job": (2, NONE),  # last-bit differences only, like the device
+    "executor.address": ("auto", NONE),
+    "executor.num_cpus_per_job": (2.0, NONE),
+    "executor.num_gpus_per_job": (1.0, NONE),
 }
 
 NOT_PERTURBED = {

@@ -11,10 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jtask2vec import keys
 from jtask2vec.cli import app
 from jtask2vec.config import load_suite
-from jtask2vec.pipeline import SCORE_KIND, Pipeline, run_suite
+from jtask2vec.pipeline import Pipeline, run_suite
 from jtask2vec.results import FLAG_COLUMN, RunResults
 
 SUITE = {
@@ -52,21 +51,16 @@ def test_not_converged_logme_is_flagged_through_the_cache_into_report_and_consol
     assert (others[FLAG_COLUMN] == "").all()
 
     pipeline = Pipeline(suite, runs)
-    key = keys.selector_score_key(
-        "logme",
-        pipeline.checkpoint_key("hotel", 0),
-        pipeline.tasks["food"],
-        pipeline.probe,
-        layers=suite.evaluation.feature_layers,
-        seed=0,
+    graph = pipeline.graph
+    job = graph.scores[("hotel", "food", 0)]
+    artifact = json.loads(
+        (pipeline.store.path(job.kind, job.key) / "result.json").read_text(encoding="utf-8")
     )
-    artifact = json.loads((pipeline.store.path(SCORE_KIND, key) / "result.json").read_text(encoding="utf-8"))
-    assert artifact["flag"] == "not converged" and artifact["score"] == pytest.approx(
-        float(
-            logme_rows.loc[
-                (logme_rows["source"] == "hotel") & (logme_rows["target"] == "food"), "score"
-            ].iloc[0]
-        )
+    stored = float(
+        logme_rows.loc[(logme_rows["source"] == "hotel") & (logme_rows["target"] == "food"), "score"].iloc[0]
+    )
+    assert artifact["logme"]["flag"] == "not converged" and artifact["logme"]["score"] == pytest.approx(
+        stored
     )
 
     # Second run with the real iteration limit: LogME must come from the cache, flag included.

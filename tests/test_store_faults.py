@@ -180,7 +180,7 @@ def test_every_corrupted_artifact_is_quarantined_and_recomputed(
         (only("trivial-embedding")[0] / MANIFEST_FILE, _garble),
         (only("textemb")[0] / "vector.npy", _truncate),
         (only("textemb")[1] / MANIFEST_FILE, Path.unlink),
-        (only("logme")[0] / "result.json", _garble),
+        (only("selector-score")[0] / "result.json", _garble),
     ]
     for path, corrupt in damage:
         corrupt(path)

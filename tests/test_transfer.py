@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -15,7 +14,8 @@ from jtask2vec.checkpoints import load_finetuned
 from jtask2vec.cli import app
 from jtask2vec.config import TrainingConfig
 from jtask2vec.errors import ConfigError
-from jtask2vec.executors import Executor, LocalExecutor, PoolExecutor
+from jtask2vec.executors import ProcessExecutor
+from jtask2vec.scheduler import JobsFailed
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.synthetic import make_synthetic_task
 from jtask2vec.training import finetune_key
@@ -64,7 +64,7 @@ def test_transfer_starts_from_source_encoder_with_fresh_head(tiny_probe, tasks, 
     spy = _Spy()
     monkeypatch.setattr(training_module, "train_classifier", spy)
     cells = [Cell(None, "hotel-b", 0), Cell("hotel-a", "hotel-b", 0)]
-    grid = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store, progress=False)
+    grid = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store)
     # calls: baseline hotel-b, source hotel-a, transfer hotel-a -> hotel-b
     assert len(spy.calls) == 3
     baseline_start, _, transfer_start = spy.calls
@@ -90,27 +90,33 @@ def test_transfer_starts_from_source_encoder_with_fresh_head(tiny_probe, tasks, 
 def test_interrupted_grid_resumes_without_recomputing(tiny_probe, tasks, tmp_path, monkeypatch):
     store = ArtifactStore(tmp_path / "store")
     cells = plan_grid(["hotel-a", "food"], ["hotel-a", "food"], [0])
-    failing = _Spy(fail_on=2)
+    failing = _Spy(fail_on=2)  # the second fine-tune (food from the pretrained probe) fails
     monkeypatch.setattr(training_module, "train_classifier", failing)
-    with pytest.raises(RuntimeError, match="simulated interruption"):
-        run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store, progress=False)
-    assert len(store.keys("finetune")) == 1  # only the first fine-tune finished
-    # the failure came before any staging folder existed; claims are released on the way out
-    assert [p.name for p in (tmp_path / "store" / "finetune").iterdir()] == store.keys("finetune")
+    with pytest.raises(JobsFailed) as caught:
+        run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store)
+    # one line names the job (task, seed) and the worker's error; its dependent is skipped, not failed
+    lines = [line.strip() for line in str(caught.value).splitlines()]
+    assert "fine-tune food (seed 0): RuntimeError: simulated interruption" in lines
+    assert [j.label for j in caught.value.skipped] == ["transfer food -> hotel-a (seed 0)"]
+    # the independent jobs finished: hotel-a, and the transfer from it to food
+    assert len(failing.calls) == 3
+    assert len(store.keys("finetune")) == 2
+    # no staging folder or claim is left behind: only the finished artifacts
+    assert sorted(p.name for p in (tmp_path / "store" / "finetune").iterdir()) == store.keys("finetune")
 
     counting = _Spy()
     monkeypatch.setattr(training_module, "train_classifier", counting)
     done: list[Cell] = []
-    grid = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store, progress=False, on_cell_done=done.append)
+    grid = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store, on_cell_done=done.append)
     # with training == target_training a source's fine-tune IS its baseline: 2 from-pretrained + 2 transfers
     jobs = 4
-    assert len(counting.calls) == jobs - 1
+    assert len(counting.calls) == jobs - 2
     assert sorted(done, key=repr) == sorted(cells, key=repr)
     assert len(store.keys("finetune")) == jobs
 
     again = _Spy()
     monkeypatch.setattr(training_module, "train_classifier", again)
-    regrid = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store, progress=False)
+    regrid = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, store)
     assert again.calls == []
     pd.testing.assert_frame_equal(grid, regrid)
 
@@ -119,25 +125,31 @@ def test_target_training_separates_baselines_from_sources(tiny_probe, tasks, tmp
     store = ArtifactStore(tmp_path / "store")
     target_cfg = QUICK.model_copy(update={"epochs": 1})
     cells = plan_grid(["hotel-a"], ["hotel-b"], [0])
-    grid = run_grid(cells, tasks, tiny_probe, QUICK, target_cfg, store, progress=False)
+    grid = run_grid(cells, tasks, tiny_probe, QUICK, target_cfg, store)
     # source with QUICK, baseline and transfer with target_cfg: three distinct fine-tunes
     assert len(store.keys("finetune")) == 3
     assert set(grid["best_epoch"]) == {1}
 
 
-def test_pool_executor_gives_the_local_table(tiny_probe, tasks, tmp_path):
-    cells = plan_grid(["hotel-a"], ["food"], [0])
-    local = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, ArtifactStore(tmp_path / "a"), progress=False)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        executor = PoolExecutor(pool)
-        assert isinstance(executor, Executor) and isinstance(LocalExecutor(), Executor)
-        pooled = run_grid(
-            cells, tasks, tiny_probe, QUICK, QUICK, ArtifactStore(tmp_path / "b"), executor, progress=False
-        )
-    columns = ["source", "target", "seed", "accuracy", "macro_f1", "gain", "checkpoint_key"]
-    pd.testing.assert_frame_equal(local[columns], pooled[columns])
-    with pytest.raises(TypeError, match="no map"):
-        PoolExecutor(object())
+@pytest.mark.slow
+def test_process_pool_gives_the_local_table(tiny_probe, tasks, tmp_path):
+    """Two spawned worker processes (the probe and tasks pickled to them) give the in-process grid."""
+    cells = plan_grid(["hotel-a", "food"], ["food", "hotel-b"], [0])
+    local = run_grid(cells, tasks, tiny_probe, QUICK, QUICK, ArtifactStore(tmp_path / "a"))
+    done: list[Cell] = []
+    pooled = run_grid(
+        cells,
+        tasks,
+        tiny_probe,
+        QUICK,
+        QUICK,
+        ArtifactStore(tmp_path / "b"),
+        lambda work, inputs: ProcessExecutor(work, inputs, workers=2),
+        on_cell_done=done.append,
+    )
+    assert sorted(done, key=repr) == sorted(cells, key=repr)
+    timing = ["train_seconds"]
+    pd.testing.assert_frame_equal(local.drop(columns=timing), pooled.drop(columns=timing))
 
 
 def test_grid_matrix_targets_by_sources():

@@ -163,6 +163,29 @@ class EvaluationConfig(_Strict):
     asymmetric_alpha: float = Field(0.15, ge=0)
 
 
+class ExecutorConfig(_Strict):
+    """Where the jobs of a run execute. Never part of a store key: results do not depend on it."""
+
+    kind: Literal["local", "ray"] = "local"
+    # local: worker processes (1 = in this process, as a plain sequential run); "auto": see
+    # jtask2vec.executors.auto_workers. ray: the CPUs of the local runtime it starts ("auto": all).
+    workers: int | Literal["auto"] = Field("auto", description="worker processes, or 'auto'")
+    # torch intra-op threads of every job, whatever the executor. torch's CPU kernels sum in a
+    # thread-count-dependent order, so results are bit-identical across executors and worker counts for
+    # the same value (not across values). 1: the offline probe scales better by processes than by threads.
+    threads_per_job: int = Field(1, ge=1)
+    address: str | None = Field(None, description="ray: None (local runtime), 'auto', or 'ray://host:port'")
+    num_cpus_per_job: float = Field(1.0, ge=0)
+    num_gpus_per_job: float = Field(0.0, ge=0)
+
+    @field_validator("workers")
+    @classmethod
+    def _positive_workers(cls, workers: int | str) -> int | str:
+        if isinstance(workers, int) and workers < 1:
+            raise ValueError("workers must be at least 1 (or 'auto')")
+        return workers
+
+
 class Suite(_Strict):
     """A reproducible run: everything from data to report."""
 
@@ -188,6 +211,7 @@ class Suite(_Strict):
         "selectors see of the target)",
     )
     device: str = Field("auto", description="'auto' (a CUDA GPU when present), 'cpu', 'cuda', 'cuda:1'...")
+    executor: ExecutorConfig = ExecutorConfig()
 
     @field_validator("tasks")
     @classmethod

@@ -21,7 +21,7 @@ so a new config field that is forgotten here fails a test instead of serving sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from jtask2vec.config import FisherConfig, Suite, TrainingConfig
@@ -108,12 +108,19 @@ def textemb_key(probe: ProbeIdentity, task: Task) -> str:
     return stage_key("textemb", {**probe_identity(probe), "data": task.data_hash})
 
 
-def selector_score_key(
-    selector: str, checkpoint_key: str, target: Task, probe: ProbeIdentity, *, layers: str, seed: int
+def selector_scores_key(
+    selectors: Sequence[str],
+    checkpoint_key: str,
+    target: Task,
+    probe: ProbeIdentity,
+    *,
+    layers: str,
+    seed: int,
 ) -> str:
-    """A feature-based selector's score (LogME, H-score, LEEP...) of the target's train labels through a
-    fine-tuned source checkpoint: the checkpoint, the target's data, the probe, plus the selector's own
-    inputs (version, feature layers, seed; :func:`~jtask2vec.selection.feature_based.score_inputs`)."""
+    """The feature-based selectors' scores (LogME, H-score, LEEP...) of the target's train labels through
+    a fine-tuned source checkpoint, all from one pass over the target's inputs: the checkpoint, the target's
+    data, the probe, plus the selectors' own inputs (each one's version, the feature layers, the seed;
+    :func:`~jtask2vec.selection.feature_based.score_inputs`)."""
     from jtask2vec.selection.feature_based import score_inputs
 
     return stage_key(
@@ -122,7 +129,7 @@ def selector_score_key(
             "checkpoint": checkpoint_key,
             "target": target.data_hash,
             **probe_identity(probe),
-            **score_inputs(selector, layers, seed),
+            **score_inputs(selectors, layers, seed),
         },
     )
 
@@ -165,12 +172,17 @@ def suite_artifact_keys(
                         target_tasks[target], probe, suite.target_training, seed, checkpoints[source]
                     )
                 )
-                keys["selector-score"].update(
-                    selector_score_key(
-                        s, checkpoints[source], target_tasks[target], probe, layers=layers, seed=seed
+                if feature_based:
+                    keys["selector-score"].add(
+                        selector_scores_key(
+                            feature_based,
+                            checkpoints[source],
+                            target_tasks[target],
+                            probe,
+                            layers=layers,
+                            seed=seed,
+                        )
                     )
-                    for s in feature_based
-                )
         keys["embedding"].update(embedding_key(c, suite.fisher, probe, seed) for c in checkpoints.values())
         if "asymmetric" in suite.evaluation.distances:
             keys["trivial-embedding"].add(trivial_embedding_key(probe, suite.fisher, seed, tasks.values()))

@@ -1,7 +1,8 @@
 """From a suite to a verdict: finetune -> embed -> similarity -> transfer -> evaluate -> report.
 
-Each stage is a method of :class:`Pipeline` over explicit inputs; every expensive artifact (fine-tuned
-checkpoint, embedding, text embedding, selector score, transfer cell) is cached in the content-addressed
+Wiring only: the suite becomes a job graph (:mod:`jtask2vec.jobs`: fine-tunes, embeddings, transfer cells,
+selector scores), the scheduler (:mod:`jtask2vec.scheduler`) runs the missing jobs on the suite's executor
+(in process, worker processes, Ray), and each stage reads its table back from the content-addressed
 :class:`~jtask2vec.store.ArtifactStore` under ``<runs_dir>/store``, so a re-run reuses what is done and an
 interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/``.
 """
@@ -9,9 +10,9 @@ interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/`
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -19,22 +20,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from jtask2vec import keys
 from jtask2vec.config import Suite
 from jtask2vec.device import resolve_device
 from jtask2vec.environment import describe_environment
 from jtask2vec.errors import ConfigError
-from jtask2vec.probes import Probe, load_probe
+from jtask2vec.executors import make_executor, worker_count
+from jtask2vec.jobs import Job, SuiteGraph, build_suite_graph, trivial_embedding_job
+from jtask2vec.probes import Probe
 from jtask2vec.progress import OverallProgress, overall_progress
-from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults
+from jtask2vec.results import FLAG_COLUMN, RunResults, tasks_table
+from jtask2vec.scheduler import run_jobs
 from jtask2vec.selection.feature_based import SelectorScore
-from jtask2vec.store import ArtifactStore, atomic_write_json, read_json
+from jtask2vec.stages import WorkInputs, cached_probe, read_scores, read_textemb, read_vector, run_job
+from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
-from jtask2vec.tasks.lengths import token_length_stats
 from jtask2vec.tasks.registry import load_task
+from jtask2vec.transfer import stored_result
 
 TASK2VEC_PREFIX = "task2vec:"
-SCORE_KIND = "selector-score"  # store kind of the feature-based selectors' scores
 
 
 @dataclass
@@ -50,7 +53,8 @@ class RunPaths:
 
 
 class Pipeline:
-    """The stages of one suite run. Results of each stage are cached; calling a stage twice is cheap."""
+    """The stages of one suite run, wired to the job graph: each stage asks the scheduler for the jobs it
+    needs (nothing runs twice: done jobs are in the store), then reads its table back from the store."""
 
     def __init__(
         self,
@@ -65,15 +69,7 @@ class Pipeline:
         self.data_dir_option = None if data_dir is None else Path(data_dir)
         self.store = ArtifactStore(self.paths.store)
         self.tracker = tracker or OverallProgress(None, None)
-        self._checkpoints: dict[tuple[str, int], str] = {}
-        self.device = resolve_device(suite.device)
-
-    def load_classifier(self, task: str, seed: int):
-        """The fine-tuned classifier of ``task`` (from the pretrained probe) on the run's device."""
-        from jtask2vec.checkpoints import load_finetuned
-
-        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed))
-        return model.to(self.device), tokenizer, meta
+        self.device = resolve_device(suite.device)  # a bad device fails here, before any work
 
     # ---- inputs ------------------------------------------------------------------------------------
     @cached_property
@@ -96,153 +92,75 @@ class Pipeline:
 
     @cached_property
     def probe(self) -> Probe:
-        probe = load_probe(self.suite.probe)
-        probe.encoder.to(self.device)
-        return probe
+        return cached_probe(self.suite.probe, self.suite.device)
+
+    @cached_property
+    def graph(self) -> SuiteGraph:
+        regime = self.target_tasks if self.suite.has_target_regime else None
+        return build_suite_graph(self.suite, self.tasks, self.probe, regime)
 
     def tasks_table(self) -> pd.DataFrame:
-        rows = []
-        for spec in self.suite.tasks:
-            task = self.tasks[spec.name]
-            counts = task.class_counts()
-            sizes = task.split_sizes()
-            lengths = token_length_stats(task, self.probe.tokenizer, self.probe.max_length)
-            rows.append(
-                {
-                    "task": task.name,
-                    "loader": spec.loader,
-                    "kind": spec.kind or "",
-                    "stand_in_for": task.stand_in_for or "",
-                    "n": len(task),
-                    "n_label0": counts[task.label_names[0]],
-                    "n_label1": counts[task.label_names[1]],
-                    "label0": task.label_names[0],
-                    "label1": task.label_names[1],
-                    **sizes,
-                    "truncated_share": lengths.truncated_share,
-                    "tokens_p50": lengths.p50,
-                    "tokens_p90": lengths.p90,
-                    "tokens_max": lengths.max,
-                    "train_as_target": (
-                        len(self.target_tasks[task.name].indices("train"))
-                        if task.name in self.target_tasks
-                        else None
-                    ),
-                    "data_hash": task.data_hash,
-                    "source": task.provenance.source,
-                    "licence": task.provenance.licence,
-                }
-            )
-        return pd.DataFrame(rows)
+        return tasks_table(self.suite, self.tasks, self.target_tasks, self.probe)
+
+    def load_classifier(self, task: str, seed: int):
+        """The fine-tuned classifier of ``task`` (from the pretrained probe) on the run's device."""
+        from jtask2vec.checkpoints import load_finetuned
+
+        self.finetune_jobs([(task, seed)])
+        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed))
+        return model.to(self.device), tokenizer, meta
+
+    # ---- running jobs ------------------------------------------------------------------------------
+    def execute(self, jobs: Iterable[Job]) -> None:
+        """Run ``jobs`` and what they need (missing artifacts only) on the suite's executor."""
+        regime = self.target_tasks if self.suite.has_target_regime else None
+        inputs = WorkInputs(self.tasks, self.suite.probe, str(self.paths.store), self.suite.device, regime)
+        run_jobs(
+            self.graph.graph.closure(jobs),
+            self.store,
+            lambda n: make_executor(self.suite.executor, run_job, inputs, self.suite.device, at_most=n),
+            progress=self.tracker,
+            failure_log=self.paths.run_dir(self.suite) / "failures.log",
+        )
 
     # ---- stage 1: fine-tune each task from the pretrained probe --------------------------------------
     def finetune(self) -> pd.DataFrame:
-        from jtask2vec.training import finetune
-
-        rows = []
         units = [(name, seed) for name in self.suite.task_names for seed in self.suite.seeds]
-        self.tracker.add(len(units))
-        for name, seed in units:
-            self.tracker.stage(f"fine-tune {name} (seed {seed})")
-            result = finetune(
-                self.tasks[name],
-                self.probe,
-                self.suite.training,
-                seed,
-                store=self.store,
-                progress=False,
-                device=self.device,
-            )
-            self._checkpoints[(name, seed)] = result.checkpoint_key
-            rows.append(result.to_dict())
-            self.tracker.advance()
-        return pd.DataFrame(rows)
+        return pd.DataFrame(
+            [stored_result(self.store, job.key).to_dict() for job in self.finetune_jobs(units)]
+        )
+
+    def finetune_jobs(self, units: list[tuple[str, int]]) -> list[Job]:
+        jobs = [self.graph.finetunes[unit] for unit in units]
+        self.execute(jobs)
+        return jobs
 
     def checkpoint_key(self, task: str, seed: int) -> str:
-        if (task, seed) not in self._checkpoints:
-            self.finetune()
-        return self._checkpoints[(task, seed)]
+        return self.graph.finetunes[(task, seed)].key
 
     # ---- stage 2: TASK2VEC embeddings ----------------------------------------------------------------
     def embedding_key(self, task: str, seed: int) -> str:
-        return keys.embedding_key(self.checkpoint_key(task, seed), self.suite.fisher, self.probe, seed)
+        return self.graph.embeddings[(task, seed)].key
 
     def embeddings(self) -> dict[tuple[str, int], np.ndarray]:
         """Task vector per (task, seed), computed from the fine-tuned checkpoint (cached)."""
-        from jtask2vec.embedding import TaskEmbedding, embed_task
-
-        out: dict[tuple[str, int], np.ndarray] = {}
         units = [(name, seed) for name in self.suite.task_names for seed in self.suite.seeds]
-        self.tracker.add(len(units))
-        for name, seed in units:
-            self.tracker.stage(f"embed {name} (seed {seed})")
-            key = self.embedding_key(name, seed)
-
-            def build(stage: Path, name: str = name, seed: int = seed) -> None:
-                model, tokenizer, _ = self.load_classifier(name, seed)
-                emb = embed_task(
-                    model,
-                    tokenizer,
-                    self.tasks[name],
-                    self.suite.fisher,
-                    self.probe.max_length,
-                    seed=seed,
-                    probe_name=self.probe.fingerprint,
-                )
-                emb.save(stage)
-
-            out[(name, seed)] = TaskEmbedding.load(self.store.get_or_create("embedding", key, build)).vector
-            self.tracker.advance()
-        return out
+        self.execute(self.graph.embeddings[unit] for unit in units)
+        return {unit: read_vector(self.store, self.graph.embeddings[unit]) for unit in units}
 
     def target_embeddings(self) -> dict[tuple[str, int], np.ndarray]:
         """With a target regime: each target's vector from its own fine-tune in that regime (its baseline
         checkpoint of the transfer grid), on its target-regime examples. Empty without a target regime."""
-        from jtask2vec.embedding import TaskEmbedding, embed_task
-        from jtask2vec.training import finetune
-
-        out: dict[tuple[str, int], np.ndarray] = {}
-        if not self.suite.has_target_regime:
-            return out
-        for name in self.suite.target_names:
-            task = self.target_tasks[name]
-            for seed in self.suite.seeds:
-                checkpoint = finetune(
-                    task, self.probe, self.suite.target_training, seed, store=self.store, progress=False,
-                    device=self.device,
-                ).checkpoint_key  # fmt: skip
-                key = keys.embedding_key(checkpoint, self.suite.fisher, self.probe, seed)
-
-                def build(
-                    stage: Path, task: Task = task, checkpoint: str = checkpoint, seed: int = seed
-                ) -> None:
-                    from jtask2vec.checkpoints import load_finetuned
-
-                    model, tokenizer, _ = load_finetuned(self.store, checkpoint)
-                    emb = embed_task(
-                        model.to(self.device), tokenizer, task, self.suite.fisher, self.probe.max_length,
-                        seed=seed, probe_name=self.probe.fingerprint,
-                    )  # fmt: skip
-                    emb.save(stage)
-
-                folder = self.store.get_or_create("embedding", key, build)
-                out[(name, seed)] = TaskEmbedding.load(folder).vector
-        return out
+        self.execute(self.graph.target_embeddings.values())
+        return {unit: read_vector(self.store, job) for unit, job in self.graph.target_embeddings.items()}
 
     def trivial_embedding(self, seed: int) -> np.ndarray:
         """t0 of the asymmetric distance: see :func:`jtask2vec.distances.trivial_embedding`."""
-        from jtask2vec.distances import trivial_embedding_for_probe
-        from jtask2vec.embedding import TaskEmbedding
-
-        key = keys.trivial_embedding_key(self.probe, self.suite.fisher, seed, self.tasks.values())
-
-        def build(stage: Path) -> None:
-            emb = trivial_embedding_for_probe(
-                self.probe, list(self.tasks.values()), self.suite.fisher, seed=seed
-            )
-            emb.save(stage)
-
-        return TaskEmbedding.load(self.store.get_or_create("trivial-embedding", key, build)).vector
+        job = self.graph.trivial.get(seed)
+        if job is None:  # the suite does not evaluate the asymmetric distance; a command asked for it
+            job = self.graph.graph.add(trivial_embedding_job(self.suite, self.tasks, self.probe, seed))
+        self.execute([job])
+        return read_vector(self.store, job)
 
     # ---- stage 3: distances between task vectors -----------------------------------------------------
     def distances(self, embeddings: dict[tuple[str, int], np.ndarray] | None = None) -> pd.DataFrame:
@@ -258,16 +176,12 @@ class Pipeline:
             if "asymmetric" in self.suite.evaluation.distances:
                 trivial = self.trivial_embedding(seed)
             for distance in self.suite.evaluation.distances:
-                matrix = distance_matrix(
-                    vectors, distance, trivial=trivial, alpha=self.suite.evaluation.asymmetric_alpha
-                )
+                alpha = self.suite.evaluation.asymmetric_alpha
+                matrix = distance_matrix(vectors, distance, trivial=trivial, alpha=alpha)
                 for b in [n for n in names if (n, seed) in as_target]:
                     # column b: target b in its regime against every task as a source
-                    swapped = distance_matrix(
-                        {**vectors, b: as_target[(b, seed)]}, distance, trivial=trivial,
-                        alpha=self.suite.evaluation.asymmetric_alpha,
-                    )  # fmt: skip
-                    matrix[b] = swapped[b]
+                    swapped = {**vectors, b: as_target[(b, seed)]}
+                    matrix[b] = distance_matrix(swapped, distance, trivial=trivial, alpha=alpha)[b]
                 for a in matrix.index:
                     for b in matrix.columns:
                         rows.append(
@@ -283,23 +197,12 @@ class Pipeline:
 
     # ---- stage 4: the transfer grid ------------------------------------------------------------------
     def transfer(self) -> pd.DataFrame:
-        from jtask2vec.transfer import plan_grid, run_grid
+        from jtask2vec.transfer import grid_table, plan_grid
 
         cells = plan_grid(self.suite.source_names, self.suite.target_names, self.suite.seeds)
-        self.tracker.add(len(cells))
-        self.tracker.stage(f"transfer grid ({len(cells)} cells)")
-        return run_grid(
-            cells,
-            self.tasks,
-            self.probe,
-            self.suite.training,
-            self.suite.target_training,
-            self.store,
-            progress=False,
-            device=self.device,
-            target_tasks=self.target_tasks,
-            on_cell_done=lambda cell: self.tracker.advance(description=f"transfer {_cell_name(cell)}"),
-        )
+        plan = {cell: self.graph.cells[(cell.source, cell.target, cell.seed)] for cell in cells}
+        self.execute(jobs.result for jobs in plan.values())
+        return grid_table(plan, self.store)
 
     # ---- stage 5: selectors' scores ------------------------------------------------------------------
     def candidates(self, target: str) -> list[str]:
@@ -327,12 +230,12 @@ class Pipeline:
         from jtask2vec import selection
         from jtask2vec.selection.feature_based import split_feature_selectors
 
-        featured, wanted = split_feature_selectors(self.suite.evaluation.baselines)
+        wanted = self.suite.evaluation.baselines
+        featured, _ = split_feature_selectors(wanted)
         frames = []
         sizes = {name: len(self.tasks[name].indices("train")) for name in self.suite.task_names}
         textemb = self.text_embeddings() if "textemb" in wanted else {}
-        textemb_target = self.text_embeddings(self.target_tasks) if "textemb" in wanted else {}
-        feature_scores = self.feature_scores(featured)
+        feature_scores = self.feature_scores() if featured else {}
         for seed in self.suite.seeds:
             for target in self.suite.target_names:
                 sources = self.candidates(target)
@@ -349,90 +252,34 @@ class Pipeline:
                         )
                     )
                 if "textemb" in wanted:
+                    vectors = {**textemb[0], **{target: textemb[1].get(target, textemb[0].get(target))}}
                     frames.append(
                         selection.scores_table(
-                            "textemb",
-                            seed,
-                            target,
-                            selection.textemb_scores(
-                                {**textemb, target: textemb_target[target]}, target, sources
-                            ),
+                            "textemb", seed, target, selection.textemb_scores(vectors, target, sources)
                         )
                     )
                 for name in featured:
-                    fits = {source: feature_scores[(seed, source, target, name)] for source in sources}
+                    fits = {source: feature_scores[(source, target, seed)][name] for source in sources}
                     scores = {source: fit.score for source, fit in fits.items()}
                     flags = {source: fit.flag for source, fit in fits.items()}
                     frames.append(selection.scores_table(name, seed, target, scores, flags))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def text_embeddings(self, tasks: dict[str, Task] | None = None) -> dict[str, np.ndarray]:
-        """TextEmb vectors of the pretrained probe per task (cached); ``tasks``: default the sources."""
-        from jtask2vec.selection import text_embedding
+    def text_embeddings(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """TextEmb vectors of the pretrained probe per task as a source, and per target in the suite's
+        target regime (empty without one) (cached)."""
+        self.execute([*self.graph.textemb.values(), *self.graph.target_textemb.values()])
+        return (
+            {name: read_textemb(self.store, job) for name, job in self.graph.textemb.items()},
+            {name: read_textemb(self.store, job) for name, job in self.graph.target_textemb.items()},
+        )
 
-        out = {}
-        for name, task in (self.tasks if tasks is None else tasks).items():
-            key = keys.textemb_key(self.probe, task)
-
-            def build(stage: Path, task: Task = task) -> None:
-                vector = text_embedding(self.probe, task.inputs_of("train"))
-                np.save(stage / "vector.npy", np.asarray(vector, dtype=np.float64), allow_pickle=False)
-
-            folder = self.store.get_or_create("textemb", key, build)
-            out[name] = np.load(folder / "vector.npy", allow_pickle=False)
-        return out
-
-    def feature_scores(self, selectors: list[str]) -> dict[tuple[int, str, str, str], SelectorScore]:
-        """``(seed, source, target, selector) ->`` score of a feature-based selector (LogME, H-score, LEEP...)
-        on the target's train split through the source-fine-tuned classifier. Each score is cached on its
-        own (:func:`~jtask2vec.keys.selector_score_key`); the features of a (source, target,
-        seed) are extracted once, only if some requested score is missing, and each source checkpoint is
-        loaded at most once a seed. A score's caveat (LogME not converged) is cached with it."""
-        from jtask2vec.selection.feature_based import feature_selector_scores
-
-        layers = self.suite.evaluation.feature_layers
-        out: dict[tuple[int, str, str, str], SelectorScore] = {}
-        for seed in self.suite.seeds:
-            for source in self.suite.source_names:
-                checkpoint = self.checkpoint_key(source, seed) if selectors else ""
-                model = None
-                for target in self.suite.target_names:
-                    if target == source or not selectors:
-                        continue
-                    task = self.target_tasks[target]
-                    score_keys = {
-                        name: keys.selector_score_key(
-                            name, checkpoint, task, self.probe, layers=layers, seed=seed
-                        )
-                        for name in selectors
-                    }
-                    missing = [n for n in selectors if not self.store.exists(SCORE_KIND, score_keys[n])]
-                    values: dict[str, SelectorScore] = {}
-                    if missing:  # one feature extraction serves every missing selector
-                        if model is None:
-                            model, tokenizer, _ = self.load_classifier(source, seed)
-                        values = feature_selector_scores(
-                            model,
-                            tokenizer,
-                            task.inputs_of("train"),
-                            task.labels_of("train"),
-                            missing,
-                            max_length=self.probe.max_length,
-                            batch_size=self.suite.training.eval_batch_size,
-                            layers=layers,
-                            seed=seed,
-                        )
-                    for name in selectors:
-
-                        def build(stage: Path, name: str = name, values: dict = values) -> None:
-                            atomic_write_json(stage / "result.json", asdict(values[name]))
-
-                        folder = self.store.get_or_create(SCORE_KIND, score_keys[name], build)
-                        stored = read_json(folder / "result.json")
-                        out[(seed, source, target, name)] = SelectorScore(
-                            float(stored["score"]), stored["flag"]
-                        )
-        return out
+    def feature_scores(self) -> dict[tuple[str, str, int], dict[str, SelectorScore]]:
+        """``(source, target, seed) -> {selector: SelectorScore}`` of the feature-based selectors (LogME,
+        H-score, LEEP...): one job per pair, one pass of the target's train inputs through the source's
+        checkpoint; a score's caveat (LogME not converged) is cached with it."""
+        self.execute(self.graph.scores.values())
+        return {unit: read_scores(self.store, job) for unit, job in self.graph.scores.items()}
 
     # ---- stage 6: evaluation -------------------------------------------------------------------------
     def evaluate(self, scores: pd.DataFrame, transfer: pd.DataFrame):
@@ -465,6 +312,8 @@ class Pipeline:
         self.store.clean_staging()
         self.tracker.stage("loading tasks and probe")
         results = RunResults(suite=self.suite, tasks=self.tasks_table())
+        self.tracker.stage("jobs")
+        self.execute(self.graph.graph)  # every expensive job of the suite, in one schedule
         results.finetune = self.finetune()
         embeddings = self.embeddings()
         self.tracker.stage("distances")
@@ -475,12 +324,13 @@ class Pipeline:
             [self.task2vec_scores(results.distances), self.baseline_scores()], ignore_index=True
         )
         if FLAG_COLUMN in results.scores.columns:
-            results.scores[FLAG_COLUMN] = results.scores[FLAG_COLUMN].fillna("")
+            results.scores[FLAG_COLUMN] = results.scores[FLAG_COLUMN].astype(object).fillna("")
         self.tracker.stage("evaluation")
         results.evaluation, results.per_target, results.baseline_tests = self.evaluate(
             results.scores, results.transfer
         )
-        results.environment = environment(time.perf_counter() - started, self.device, self.probe)
+        workers = worker_count(self.suite.executor, self.suite.device)
+        results.environment = environment(time.perf_counter() - started, self.device, self.probe, workers)
         if report:
             self.tracker.stage("report")
             self.write_report(results)
@@ -494,14 +344,11 @@ class Pipeline:
         return folder / "report.html"
 
 
-def _cell_name(cell) -> str:
-    source = cell.source if cell.source is not None else BASELINE_SOURCE
-    return f"{source} -> {cell.target} (seed {cell.seed})"
-
-
-def environment(wall_seconds: float, device: torch.device, probe: Probe | None = None) -> dict[str, object]:
+def environment(
+    wall_seconds: float, device: torch.device, probe: Probe | None = None, workers: int | None = None
+) -> dict[str, object]:
     """The run's environment on its resolved ``device`` (:func:`describe_environment`) plus the probe."""
-    env = describe_environment(device, wall_seconds=wall_seconds)
+    env = describe_environment(device, wall_seconds=wall_seconds, workers=workers)
     if probe is not None:
         env["probe"] = probe.name
         env["probe_fingerprint"] = probe.fingerprint

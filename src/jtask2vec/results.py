@@ -31,6 +31,7 @@ import pandas as pd
 
 from jtask2vec.config import Suite
 from jtask2vec.store import atomic_write_json, atomic_write_text
+from jtask2vec.tasks.base import Task
 
 BASELINE_SOURCE = "(pretrained)"
 
@@ -79,6 +80,46 @@ def flagged_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 def empty_table(name: str) -> pd.DataFrame:
     return pd.DataFrame(columns=TABLE_COLUMNS[name])
+
+
+def tasks_table(
+    suite: Suite, tasks: dict[str, Task], target_tasks: dict[str, Task] | None = None, probe: Any = None
+) -> pd.DataFrame:
+    """The ``tasks`` table: kind, sizes, label balance, splits, truncation by the ``probe``'s tokenizer,
+    the train size as a target (a suite's target regime), data hash and provenance of each task."""
+    from jtask2vec.tasks.lengths import token_length_stats
+
+    target_tasks = tasks if target_tasks is None else target_tasks
+    rows = []
+    for spec in suite.tasks:
+        task = tasks[spec.name]
+        counts = task.class_counts()
+        row: dict[str, Any] = {
+            "task": task.name,
+            "loader": spec.loader,
+            "kind": spec.kind or "",
+            "stand_in_for": task.stand_in_for or "",
+            "n": len(task),
+            "n_label0": counts[task.label_names[0]],
+            "n_label1": counts[task.label_names[1]],
+            "label0": task.label_names[0],
+            "label1": task.label_names[1],
+            **task.split_sizes(),
+        }
+        if probe is not None:
+            lengths = token_length_stats(task, probe.tokenizer, probe.max_length)
+            row.update(
+                truncated_share=lengths.truncated_share,
+                tokens_p50=lengths.p50,
+                tokens_p90=lengths.p90,
+                tokens_max=lengths.max,
+            )
+        row["train_as_target"] = (
+            len(target_tasks[task.name].indices("train")) if task.name in target_tasks else None
+        )
+        row.update(data_hash=task.data_hash, source=task.provenance.source, licence=task.provenance.licence)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 @dataclass

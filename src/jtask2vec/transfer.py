@@ -9,26 +9,28 @@ The baseline cell ``(None, target)`` fine-tunes the target from the pretrained p
 ``target_training``, so ``gain = accuracy(source → target) - accuracy(baseline of target)`` compares two
 runs that differ only in their starting encoder (same seed, same settings, same data).
 
-Every fine-tune is an artifact of the store keyed by its inputs, written atomically: kill a run at any
-moment and run it again, and only the unfinished fine-tunes run.
+Every fine-tune is a job (:mod:`jtask2vec.jobs`) publishing an artifact of the store keyed by its inputs,
+written atomically: kill a run at any moment and run it again, and only the unfinished fine-tunes run.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pandas as pd
 
 from jtask2vec.config import TrainingConfig
 from jtask2vec.errors import ConfigError
-from jtask2vec.executors import Executor, LocalExecutor
+from jtask2vec.executors import Executor, InProcessExecutor, Work
+from jtask2vec.jobs import CellJobs, JobGraph, JobId, cell_jobs, job_id
 from jtask2vec.probes import Probe
+from jtask2vec.scheduler import run_jobs
+from jtask2vec.stages import WorkInputs, run_job
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.base import Task
-from jtask2vec.training import FinetuneResult, finetune
+from jtask2vec.training import FinetuneResult, load_result
 
 PRETRAINED = "(pretrained)"  # the ``source`` of baseline rows
 METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
@@ -71,53 +73,6 @@ def plan_grid(sources: list[str], targets: list[str], seeds: list[int]) -> list[
     return cells
 
 
-@dataclass(frozen=True)
-class FinetuneJob:
-    """A fine-tune to run: ``task`` from the pretrained probe, or from ``source``'s checkpoint."""
-
-    task: str
-    seed: int
-    role: str  # "source" (training) or "target" (target_training)
-    source: str | None = None  # transfer: the source task, whose checkpoint is init_from
-    init_from: str | None = None
-
-
-@dataclass
-class FinetuneRunner:
-    """The picklable function an executor maps over jobs: runs (or reuses) one fine-tune.
-
-    Holds the store's root rather than the store so that remote workers rebuild it on their side.
-    """
-
-    tasks: dict[str, Task]
-    probe: Probe
-    training: TrainingConfig
-    target_training: TrainingConfig
-    store_root: Path
-    progress: bool = True
-    device: str = "cpu"
-    on_done: Callable[[FinetuneJob], None] | None = field(default=None, repr=False)
-    target_tasks: dict[str, Task] | None = None  # the target-role versions (a suite's target regime)
-
-    def __call__(self, job: FinetuneJob) -> FinetuneResult:
-        config = self.training if job.role == "source" else self.target_training
-        tasks = self.target_tasks if job.role == "target" and self.target_tasks is not None else self.tasks
-        result = finetune(
-            tasks[job.task],
-            self.probe,
-            config,
-            job.seed,
-            store=ArtifactStore(self.store_root),
-            init_from=job.init_from,
-            source_name=job.source,
-            progress=self.progress,
-            device=self.device,
-        )
-        if self.on_done is not None:
-            self.on_done(job)
-        return result
-
-
 def run_grid(
     cells: list[Cell],
     tasks: dict[str, Task],
@@ -125,90 +80,46 @@ def run_grid(
     training: TrainingConfig,
     target_training: TrainingConfig,
     store: ArtifactStore,
-    executor: Executor | None = None,
-    progress: bool = True,
+    executor: Callable[[Work, WorkInputs], Executor] | None = None,
+    *,
     on_cell_done: Callable[[Cell], None] | None = None,
     device: str = "cpu",
-    target_tasks: dict[str, Task] | None = None,
 ) -> pd.DataFrame:
     """Run (or reuse) every cell and return the long table, one row per cell (columns ``GRID_COLUMNS``).
 
     ``source`` is ``"(pretrained)"`` for baselines; ``gain*`` are the cell's metrics minus its target's
-    baseline for the same seed (0 on baseline rows). Two executor phases: (1) the sources' fine-tunes and
-    the baselines, all from the pretrained probe; (2) the transfers, which need a source checkpoint.
+    baseline for the same seed (0 on baseline rows). The fine-tunes run as jobs of the scheduler: a
+    transfer starts as soon as its source's fine-tune is done. ``executor(work, inputs)`` builds the
+    executor (default: in this process), e.g. ``lambda w, i: ProcessExecutor(w, i, workers=2)``.
 
-    ``on_cell_done(cell)`` is called once per cell as soon as its result exists (with an in-process
-    executor, right after the fine-tune; with a remote one, when the phase's ``map`` returns).
-
-    ``target_tasks`` (a suite's target regime): the versions of the tasks that targets are trained on
-    (baselines and transfers); sources are fine-tuned on ``tasks``. Default: ``tasks`` for both.
+    ``on_cell_done(cell)`` is called once per cell as soon as its result exists (stored or just run).
+    A failed fine-tune raises :class:`jtask2vec.scheduler.JobsFailed` after the others finished.
     """
     missing = sorted({n for c in cells for n in (c.source, c.target) if n is not None} - set(tasks))
     if missing:
         raise ConfigError(f"the grid names tasks that were not loaded: {', '.join(missing)}")
-    executor = executor or LocalExecutor()
-    fired: set[Cell] = set()
+    plan = {c: cell_jobs(c.source, c.target, c.seed, tasks, probe, training, target_training) for c in cells}
+    graph = JobGraph(j for jobs in plan.values() for j in (jobs.baseline, jobs.source, jobs.transfer) if j)
+    waiting_for: dict[JobId, list[Cell]] = {}
+    for cell, jobs in plan.items():
+        waiting_for.setdefault(job_id(jobs.result), []).append(cell)
 
-    def fire(job: FinetuneJob) -> None:
-        if on_cell_done is None:
-            return
-        for cell in cells:
-            is_baseline = cell.source is None and job == FinetuneJob(cell.target, cell.seed, "target")
-            is_transfer = job.source is not None and (job.source, job.task, job.seed) == (
-                cell.source,
-                cell.target,
-                cell.seed,
-            )
-            if (is_baseline or is_transfer) and cell not in fired:
-                fired.add(cell)
-                on_cell_done(cell)
+    def done(job) -> None:
+        for cell in waiting_for.pop(job_id(job), []) if on_cell_done is not None else []:
+            on_cell_done(cell)
 
-    runner = FinetuneRunner(
-        tasks,
-        probe,
-        training,
-        target_training,
-        store.root,
-        progress,
-        device=device,
-        on_done=fire,
-        target_tasks=target_tasks,
-    )
+    inputs = WorkInputs(tasks, probe, str(store.root), device)
+    build = executor or (lambda work, inputs: InProcessExecutor(work, inputs))
+    run_jobs(list(graph), store, lambda _: build(run_job, inputs), on_done=done)
+    return grid_table(plan, store)
 
-    phase1: list[FinetuneJob] = []
-    for cell in cells:
-        phase1.append(FinetuneJob(cell.target, cell.seed, "target"))  # every target needs its baseline
-        if cell.source is not None:
-            phase1.append(FinetuneJob(cell.source, cell.seed, "source"))
-    phase1 = list(dict.fromkeys(phase1))
-    done1 = dict(zip(phase1, executor.map(runner, phase1), strict=True))
-    for job in phase1:
-        fire(job)
 
-    phase2 = [
-        FinetuneJob(
-            c.target,
-            c.seed,
-            "target",
-            source=c.source,
-            init_from=done1[FinetuneJob(c.source, c.seed, "source")].checkpoint_key,
-        )
-        for c in cells
-        if c.source is not None
-    ]
-    phase2 = list(dict.fromkeys(phase2))
-    done2 = dict(zip(phase2, executor.map(runner, phase2), strict=True))
-    for job in phase2:
-        fire(job)
-
+def grid_table(plan: dict[Cell, CellJobs], store: ArtifactStore) -> pd.DataFrame:
+    """The grid's long table from the stored fine-tunes of ``plan`` (cells in order)."""
     rows = []
-    for cell in cells:
-        baseline = done1[FinetuneJob(cell.target, cell.seed, "target")]
-        if cell.source is None:
-            result, source_key = baseline, None
-        else:
-            source_key = done1[FinetuneJob(cell.source, cell.seed, "source")].checkpoint_key
-            result = done2[FinetuneJob(cell.target, cell.seed, "target", cell.source, source_key)]
+    for cell, jobs in plan.items():
+        baseline = stored_result(store, jobs.baseline.key)
+        result = stored_result(store, jobs.result.key)
         rows.append(
             {
                 "source": cell.source if cell.source is not None else PRETRAINED,
@@ -224,10 +135,17 @@ def run_grid(
                 "train_seconds": result.train_seconds,
                 "n_train": result.n_train,
                 "checkpoint_key": result.checkpoint_key,
-                "source_checkpoint_key": source_key,
+                "source_checkpoint_key": jobs.source.key if jobs.source is not None else None,
             }
         )
     return pd.DataFrame(rows, columns=list(GRID_COLUMNS))
+
+
+def stored_result(store: ArtifactStore, key: str) -> FinetuneResult:
+    result = load_result(store, key)
+    if result is None:
+        raise RuntimeError(f"fine-tune {key} is not in the store at {store.root}")
+    return result
 
 
 def grid_matrix(grid: pd.DataFrame, value: str = "accuracy", include_baseline: bool = True) -> pd.DataFrame:

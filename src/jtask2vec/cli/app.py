@@ -104,6 +104,26 @@ SetOption = Annotated[
     ),
 ]
 NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+WorkersOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workers",
+        help="Worker processes: N, or auto (one per CPU core, at most 8; 1 on a GPU); 1 = in this process.",
+        show_default=False,
+    ),
+]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option("--executor", help="Where jobs run: local (worker processes) or ray.", show_default=False),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster to join: auto (after `ray start`) or ray://host:port.",
+        show_default=False,
+    ),
+]
 
 
 def parse_overrides(values: list[str] | None) -> dict[str, object]:
@@ -120,8 +140,19 @@ def parse_overrides(values: list[str] | None) -> dict[str, object]:
     return overrides
 
 
-def suite_from_options(suite: str, overrides: list[str] | None) -> Suite:
-    """The suite of a command (its name also tells where a crash log of the command goes)."""
-    cfg = load_suite(suite, parse_overrides(overrides))
+def suite_from_options(
+    suite: str,
+    overrides: list[str] | None,
+    workers: str | None = None,
+    executor: str | None = None,
+    address: str | None = None,
+) -> Suite:
+    """The suite with its ``--set`` overrides, then the executor options (``--workers`` ...) applied (its
+    name also tells where a crash log of the command goes)."""
+    values = parse_overrides(overrides)
+    for key, value in (("workers", workers), ("kind", executor), ("address", address)):
+        if value is not None:
+            values[f"executor.{key}"] = yaml.safe_load(value) if key == "workers" else value
+    cfg = load_suite(suite, values)
     remember_suite(cfg.name)
     return cfg

@@ -17,15 +17,19 @@ import typer
 from rich.table import Table
 
 from jtask2vec.cli.app import (
+    AddressOption,
     DataDirOption,
+    ExecutorOption,
     NoProgressOption,
     RunsDirOption,
     SetOption,
     SuiteOption,
+    WorkersOption,
     app,
     console,
     suite_from_options,
 )
+from jtask2vec.config import Suite
 from jtask2vec.errors import ConfigError
 from jtask2vec.store import atomic_write_bytes, atomic_write_text
 
@@ -39,13 +43,11 @@ DistanceOption = Annotated[
 ]
 
 
-def _embeddings(
-    suite: str, set_: list[str] | None, data_dir: Path | None, runs_dir: Path, progress: bool, trivial: bool
-):
+def _embeddings(cfg: Suite, data_dir: Path | None, runs_dir: Path, progress: bool, trivial: bool):
     """The pipeline, the task vectors and (with ``trivial``) t0 per seed, computing what is missing."""
     from jtask2vec.pipeline import pipeline_session
 
-    with pipeline_session(suite_from_options(suite, set_), runs_dir, data_dir, progress=progress) as pipe:
+    with pipeline_session(cfg, runs_dir, data_dir, progress=progress) as pipe:
         embeddings = pipe.embeddings()
         trivial_by_seed = {seed: pipe.trivial_embedding(seed) for seed in pipe.suite.seeds} if trivial else {}
     return pipe, embeddings, trivial_by_seed
@@ -86,9 +88,13 @@ def embed_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Embed every task of the suite (per seed) by the diagonal Fisher of its fine-tuned probe."""
-    pipe, embeddings, _ = _embeddings(suite, set_, data_dir, runs_dir, not no_progress, trivial=False)
+    cfg = suite_from_options(suite, set_, workers, executor, address)
+    pipe, embeddings, _ = _embeddings(cfg, data_dir, runs_dir, not no_progress, trivial=False)
     fisher = pipe.suite.fisher
     rows = [
         {
@@ -125,14 +131,18 @@ def similarity_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Distance matrix between the suite's task embeddings: CSV + heatmap per seed (lower = closer)."""
     from jtask2vec.distances import DISTANCES, cosine_similarity_matrix, distance_matrix
 
     if distance not in DISTANCES:
         raise ConfigError(f"unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}")
+    cfg = suite_from_options(suite, set_, workers, executor, address)
     pipe, embeddings, trivial_by_seed = _embeddings(
-        suite, set_, data_dir, runs_dir, not no_progress, trivial=distance == "asymmetric"
+        cfg, data_dir, runs_dir, not no_progress, trivial=distance == "asymmetric"
     )
     out = Path(runs_dir) / pipe.suite.name
     alpha = pipe.suite.evaluation.asymmetric_alpha

@@ -9,11 +9,14 @@ import typer
 from rich.table import Table
 
 from jtask2vec.cli.app import (
+    AddressOption,
     DataDirOption,
+    ExecutorOption,
     NoProgressOption,
     RunsDirOption,
     SetOption,
     SuiteOption,
+    WorkersOption,
     app,
     console,
     suite_from_options,
@@ -49,12 +52,15 @@ def run_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Run a suite end to end: finetune, embed, similarity, transfer, evaluate, report (resumable)."""
     from jtask2vec.cli.summary import print_summary
     from jtask2vec.pipeline import RunPaths, run_suite
 
-    cfg = suite_from_options(suite, set_)
+    cfg = suite_from_options(suite, set_, workers, executor, address)
     results = run_suite(cfg, runs_dir, data_dir, progress=not no_progress)
     print_summary(results, console)
     folder = RunPaths(runs_dir).run_dir(cfg)
@@ -68,12 +74,15 @@ def evaluate_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Print the evaluation table: how well each selector ranks the sources (runs what is missing)."""
     from jtask2vec.cli.summary import print_evaluation
     from jtask2vec.pipeline import run_suite
 
-    cfg = suite_from_options(suite, set_)
+    cfg = suite_from_options(suite, set_, workers, executor, address)
     results = run_suite(cfg, runs_dir, data_dir, progress=not no_progress, report=False)
     print_evaluation(results, console)
 
@@ -89,11 +98,14 @@ def rank_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Rank the candidate sources for one target from task embeddings alone (no transfer runs)."""
     from jtask2vec.pipeline import rank_sources_for_target
 
-    cfg = suite_from_options(suite, set_)
+    cfg = suite_from_options(suite, set_, workers, executor, address)
     ranking = rank_sources_for_target(cfg, target, distance, runs_dir, data_dir, progress=not no_progress)
     table = Table(title=f"Sources for {target} by {distance} (seed-averaged; closest first)")
     table.add_column("rank", justify="right")

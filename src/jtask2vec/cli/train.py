@@ -13,11 +13,14 @@ import pandas as pd
 from rich.table import Table
 
 from jtask2vec.cli.app import (
+    AddressOption,
     DataDirOption,
+    ExecutorOption,
     NoProgressOption,
     RunsDirOption,
     SetOption,
     SuiteOption,
+    WorkersOption,
     app,
     console,
     suite_from_options,
@@ -42,11 +45,14 @@ def finetune_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Fine-tune the probe on each task of the suite, per seed: test accuracy, macro-F1, balanced accuracy."""
     from jtask2vec.pipeline import pipeline_session
 
-    cfg = suite_from_options(suite, set_)
+    cfg = suite_from_options(suite, set_, workers, executor, address)
     with pipeline_session(cfg, runs_dir, data_dir, progress=not no_progress) as pipe:
         frame = pipe.finetune()
     atomic_write_text(Path(runs_dir) / cfg.name / "finetune.csv", frame.to_csv(index=False))
@@ -91,12 +97,15 @@ def transfer_command(
     runs_dir: RunsDirOption = Path("runs"),
     set_: SetOption = None,
     no_progress: NoProgressOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Run the transfer grid: each source's fine-tuned encoder, a fresh head, fine-tuned on each target."""
     from jtask2vec.pipeline import pipeline_session
     from jtask2vec.transfer import PRETRAINED, grid_matrix
 
-    cfg = suite_from_options(suite, set_)
+    cfg = suite_from_options(suite, set_, workers, executor, address)
     console.print(f"{cfg.name}: transfer grid over {len(cfg.seeds)} seed(s); cached fine-tunes are reused")
     with pipeline_session(cfg, runs_dir, data_dir, progress=not no_progress) as pipe:
         grid = pipe.transfer()

@@ -15,7 +15,7 @@ labels) to ``{selector: score}``, features extracted once and shared by every se
 
 Every score is higher = better. ``VERSIONS`` holds one version string per selector; bump it whenever a
 selector's value changes for the same inputs, so cached scores are recomputed
-(see :func:`jtask2vec.keys.selector_score_key`).
+(see :func:`jtask2vec.keys.selector_scores_key`).
 """
 
 from __future__ import annotations
@@ -62,14 +62,17 @@ def uses_features(selector: str) -> bool:
     return _SCORERS[selector][1]
 
 
-def score_inputs(selector: str, layers: str, seed: int) -> dict[str, Any]:
-    """The selector-specific inputs of a cached score (the rest is in
-    :func:`jtask2vec.keys.selector_score_key`): its version, the feature layers (feature-based selectors)
-    and the seed (seeded selectors)."""
-    inputs: dict[str, Any] = {"selector": selector, "version": VERSIONS[selector]}
-    if uses_features(selector):
+def score_inputs(selectors: Sequence[str], layers: str, seed: int) -> dict[str, Any]:
+    """The selector-specific inputs of cached scores (the rest is in
+    :func:`jtask2vec.keys.selector_scores_key`): each selector's version, the feature layers (when a
+    selector reads the features) and the seed (when a selector is seeded)."""
+    unknown = [s for s in selectors if s not in _SCORERS]
+    if unknown:
+        raise ValueError(f"unknown feature-based selectors {unknown}; known: {', '.join(FEATURE_SELECTORS)}")
+    inputs: dict[str, Any] = {"selectors": {name: VERSIONS[name] for name in sorted(selectors)}}
+    if any(uses_features(s) for s in selectors):
         inputs["layers"] = layers
-    if selector in SEEDED:
+    if any(s in SEEDED for s in selectors):
         inputs["seed"] = seed
     return inputs
 
