@@ -13,6 +13,7 @@ from jtask2vec.cli import tasks as _tasks  # noqa: F401  isort: skip
 from jtask2vec.cli import train as _train  # noqa: F401  isort: skip
 from jtask2vec.cli import embed as _embed  # noqa: F401  isort: skip
 from jtask2vec.cli import pipeline as _pipeline  # noqa: F401  isort: skip
+from jtask2vec.cli import zoo as _zoo  # noqa: F401  isort: skip
 
 
 def main() -> None:
