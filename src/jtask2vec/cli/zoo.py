@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from jtask2vec.cli.app import (
@@ -114,17 +115,28 @@ def print_zoo_ranking(
     if output == "csv":
         ranking.table.to_csv(sys.stdout, index=False, float_format="%.6g")
         return
-    table = Table(title=f"Sources for {ranking.target['name']} (mean over {len(ranking.seeds)} seed(s))")
-    table.add_column("#", justify="right")
-    table.add_column("source", overflow="fold")
-    for s in ranking.selectors:
-        table.add_column(short_selector(s), justify="right")
-    table.add_column("mean rank", justify="right")
+    title = f"Sources for {ranking.target['name']}: rank by selector (1 = best; {len(ranking.seeds)} seed(s))"
+    ranks = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    values = Table(
+        title="Values (mean over seeds; distances: lower = closer; logme: higher = better)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for table, width in ((ranks, 0), (values, 8)):
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("source", overflow="fold", min_width=8)
+        for s in ranking.selectors:  # short names, never cut (a legend follows)
+            table.add_column(short_selector(s), justify="right", no_wrap=True, min_width=width)
+    ranks.add_column("mean rank", justify="right", no_wrap=True)
     for i, row in enumerate(ranking.table.to_dict("records"), start=1):
-        cells = [_value(row[s], row[f"rank:{s}"]) for s in ranking.selectors]
-        table.add_row(str(i), str(row["source"]), *cells, f"{row['mean_rank']:.1f}")
-    console.print(table)
-    console.print(selector_legend(ranking.selectors) + "; (n) = rank", soft_wrap=True, highlight=False)
+        head = [str(i), str(row["source"])]
+        ranks.add_row(*head, *(str(row[f"rank:{s}"]) for s in ranking.selectors), f"{row['mean_rank']:.1f}")
+        values.add_row(*head, *(_value(row[s]) for s in ranking.selectors))
+    console.print(ranks)
+    console.print(values)
+    legend = selector_legend(ranking.selectors)
+    console.print(legend, soft_wrap=True, highlight=False, markup=False)
     agreement = ranking.agreement()
     tau = agreement["mean_kendall_tau_between_distances"]
     firsts = ", ".join(f"{short_selector(s)}: {src}" for s, src in agreement["first_by"].items())
@@ -142,8 +154,8 @@ def print_zoo_ranking(
         _print_verification(ranking.verify)
 
 
-def _value(value: float, rank: int) -> str:
-    return "–" if math.isnan(value) else f"{value:.4g} ({rank})"
+def _value(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.3g}"
 
 
 def _print_verification(verification) -> None:

@@ -29,7 +29,7 @@ def text_embedding(probe: Probe, texts: Sequence[str], batch_size: int = 64) -> 
     ``mean over texts of mean-pool(last hidden state of the pretrained probe)``: each text is mean-pooled
     over its non-padding tokens (whatever the probe's own pooling), then the text vectors are averaged.
     """
-    texts = [str(t) for t in texts]
+    texts = [t if isinstance(t, tuple) else str(t) for t in texts]  # (text, pair) stays a pair
     _check_texts(texts, batch_size)
     encoder = probe.encoder
     was_training = encoder.training
@@ -55,7 +55,7 @@ def extract_features(
     batch_size: int = 64,
 ) -> np.ndarray:
     """Pooled features (``model.features``: the head's input), shape (N, hidden), float32, eval mode."""
-    texts = [str(t) for t in texts]
+    texts = [t if isinstance(t, tuple) else str(t) for t in texts]  # (text, pair) stays a pair
     _check_texts(texts, batch_size)
     was_training = model.training
     model.eval()

@@ -1,5 +1,8 @@
 """Generic loaders: any CSV, TSV or JSON-lines file with a text and a label column.
 
+Sentence pairs: with ``text_pair_column`` (jsonl: ``text_pair_field``) each example is the pair
+``(text, text_pair)``, which the tokenizers encode as one pair input (``[CLS] a [SEP] b [SEP]``).
+
 Label values are mapped to 0/1 by the ``positive``/``negative`` options (comma-separated values), or
 automatically when the file holds exactly two distinct values (sorted; numerically when both are numbers,
 so ``0/1``, ``-1/1``, ``1/2`` and ``neg/pos`` all map the smaller to 0).
@@ -111,7 +114,7 @@ def map_labels(
 def _finish(
     loader: str,
     path: Path,
-    texts: list[str],
+    texts: list,
     raw_labels: list[str],
     origins: list[tuple[str, int | None]],
     splits: list[str] | None,
@@ -146,6 +149,7 @@ def _read_delimited(
     label_column: str,
     split_column: str,
     header: bool,
+    text_pair_column: str,
     encoding: str,
     quoting: str,
     options: dict[str, tuple[str, ...]],
@@ -157,12 +161,18 @@ def _read_delimited(
     ti = column_index(head, text_column, file)
     li = column_index(head, label_column, file)
     si = column_index(head, split_column, file) if split_column else None
-    texts: list[str] = []
+    pi = column_index(head, text_pair_column, file) if text_pair_column else None
+    texts: list = []
     raw: list[str] = []
     splits: list[str] | None = [] if si is not None else None
     origins: list[tuple[str, int | None]] = []
     for line, row in rows:
-        texts.append(check_text(cell(row, ti, file, line, text_column), file, line, text_column))
+        text = check_text(cell(row, ti, file, line, text_column), file, line, text_column)
+        if pi is not None:
+            pair = check_text(cell(row, pi, file, line, text_pair_column), file, line, text_pair_column)
+            texts.append((text, pair))
+        else:
+            texts.append(text)
         label = cell(row, li, file, line, label_column).strip()
         if not label:
             raise DataError("empty label", path=file, line=line, field=label_column)
@@ -181,6 +191,8 @@ def _read_delimited(
     if not texts:
         raise DataError("no data rows", path=file)
     derivation = f"text = column {text_column!r}, label = column {label_column!r}"
+    if text_pair_column:
+        derivation += f", text pair = column {text_pair_column!r}"
     return _finish(loader, file, texts, raw, origins, splits, options, label_column, derivation)
 
 
@@ -223,6 +235,7 @@ def load_csv(
     delimiter: str = ",",
     encoding: str = "utf-8",
     quoting: str = "minimal",
+    text_pair_column: str = "",
 ) -> LoadedData:
     """A delimited file; without a header row, columns are 0-based numbers (``text_column=0``)."""
     if not path:
@@ -236,6 +249,7 @@ def load_csv(
         label_column,
         split_column,
         header,
+        text_pair_column,
         encoding,
         quoting,
         _label_options(positive, negative, drop, label_names),
@@ -263,6 +277,7 @@ def load_tsv(
     header: bool = True,
     encoding: str = "utf-8",
     quoting: str = "minimal",
+    text_pair_column: str = "",
 ) -> LoadedData:
     """As ``csv`` with a tab delimiter (``quoting=none`` when quotes are ordinary characters)."""
     if not path:
@@ -276,6 +291,7 @@ def load_tsv(
         label_column,
         split_column,
         header,
+        text_pair_column,
         encoding,
         quoting,
         _label_options(positive, negative, drop, label_names),
@@ -301,6 +317,7 @@ def load_jsonl(
     drop: tuple[str, ...] = (),
     label_names: tuple[str, ...] = (),
     encoding: str = "utf-8",
+    text_pair_field: str = "",
 ) -> LoadedData:
     """One JSON object per line; label values are compared as strings (``1``, ``true``, ``"pos"``)."""
     if not path:
@@ -320,7 +337,8 @@ def load_jsonl(
             raise DataError(f"not valid JSON: {exc.msg}", path=file, line=line) from None
         if not isinstance(obj, dict):
             raise DataError("a line must hold a JSON object", path=file, line=line)
-        for name in (text_field, label_field, *((split_field,) if split_field else ())):
+        wanted = (text_field, label_field, *(f for f in (split_field, text_pair_field) if f))
+        for name in wanted:
             if name not in obj:
                 raise DataError(
                     f"missing field; the object has: {', '.join(obj)}", path=file, line=line, field=name
@@ -328,7 +346,14 @@ def load_jsonl(
         text = obj[text_field]
         if not isinstance(text, str):
             raise DataError("text must be a string", path=file, line=line, field=text_field)
-        texts.append(check_text(text, file, line, text_field))
+        text = check_text(text, file, line, text_field)
+        if text_pair_field:
+            pair = obj[text_pair_field]
+            if not isinstance(pair, str):
+                raise DataError("text pair must be a string", path=file, line=line, field=text_pair_field)
+            texts.append((text, check_text(pair, file, line, text_pair_field)))
+        else:
+            texts.append(text)
         value = obj[label_field]
         label = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
         if not label.strip() or value is None:
@@ -348,6 +373,8 @@ def load_jsonl(
     if not texts:
         raise DataError("no data lines", path=file)
     derivation = f"text = field {text_field!r}, label = field {label_field!r}"
+    if text_pair_field:
+        derivation += f", text pair = field {text_pair_field!r}"
     return _finish(
         "jsonl",
         file,
