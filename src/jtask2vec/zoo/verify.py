@@ -133,11 +133,16 @@ def verify_ranking(
             )
             rows.append((name, seed, result.accuracy, result.macro_f1))
     runs = pd.DataFrame(rows, columns=["source", "seed", "accuracy", "macro_f1"])
+    comparisons = compare(runs, chosen[0], [NO_TRANSFER, *chosen[1:]], confidence=confidence)
+    return Verification(runs=runs, recommended=chosen[0], comparisons=comparisons, confidence=confidence)
+
+
+def compare(runs: pd.DataFrame, best: str, others: list[str], *, confidence: float) -> list[Comparison]:
+    """Accuracy of ``best`` minus each of ``others``, paired by seed, with a t-interval over seeds."""
     accuracy = runs.pivot(index="seed", columns="source", values="accuracy")
-    best = chosen[0]
-    comparisons = []
-    for other in [NO_TRANSFER, *chosen[1:]]:
+    out = []
+    for other in others:
         diff = (accuracy[best] - accuracy[other]).to_numpy(dtype=np.float64)
         mean, low, high = t_mean_ci(diff[:, None], confidence=confidence)
-        comparisons.append(Comparison(best, other, mean, low, high))
-    return Verification(runs=runs, recommended=best, comparisons=comparisons, confidence=confidence)
+        out.append(Comparison(best, other, mean, low, high))
+    return out
