@@ -268,10 +268,12 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(pd.io.common.StringIO(result.output))
     assert list(frame["source"]) == [s["source"] for s in payload["sources"]]
-    result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs)], env={"COLUMNS": "80"})
+    result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--verify", "2"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "Recommendation: start from" in result.output and "…" not in result.output
     assert "t2v:asym = task2vec:asymmetric" in result.output
+    assert "Verification" in result.output and "(no transfer)" in result.output
+    assert "t-interval over seeds" in result.output or "no clear difference" in result.output
 
 
 def test_rank_on_sentence_pairs(built, tmp_path: Path) -> None:
