@@ -186,6 +186,57 @@ class ExecutorConfig(_Strict):
         return workers
 
 
+_TASK_FIELDS = frozenset(TaskSpec.model_fields)
+
+
+def expand_task_shorthand(item: Any, position: int) -> Any:
+    """One entry of ``tasks:`` in full form. Shorthands: ``chabsa`` (a loader id: name = loader) and
+    ``{livedoor: {categories: [...]}}`` (one key = the loader, its mapping = the loader's options; a
+    ``name:`` and the other TaskSpec fields, e.g. ``max_examples:``, may sit beside the options)."""
+    where = f"tasks[{position}]"
+    if isinstance(item, str):
+        if not item.strip():
+            raise ValueError(f"{where}: empty loader id")
+        return {"name": item, "loader": item}
+    if not isinstance(item, dict) or "loader" in item or "name" in item:
+        return item  # the full form (pydantic reports what is wrong with it)
+    if len(item) != 1:
+        raise ValueError(
+            f"{where}: a task is a loader id, a one-key mapping {{loader: {{options}}}}, or a mapping "
+            f"with 'name' and 'loader'; got keys {', '.join(map(str, item))}"
+        )
+    loader, body = next(iter(item.items()))
+    if loader in _TASK_FIELDS:
+        raise ValueError(f"{where}: {loader!r} is a task field, not a loader id; add 'name' and 'loader'")
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ValueError(f"{where}: the options of loader {loader!r} must be a mapping, not {body!r}")
+    if "options" in body:
+        loose = sorted(set(body) - _TASK_FIELDS)
+        if loose:
+            raise ValueError(
+                f"{where}: ambiguous: both 'options' and loose option(s) {', '.join(loose)} "
+                f"for loader {loader!r}; put them all under 'options'"
+            )
+        return {"name": loader, "loader": loader, **body}
+    spec = {k: v for k, v in body.items() if k in _TASK_FIELDS}
+    options = {k: v for k, v in body.items() if k not in _TASK_FIELDS}
+    return {"name": loader, "loader": loader, **spec, "options": options}
+
+
+def expand_suite_shorthands(raw: Any) -> Any:
+    """``probe: NAME`` -> ``probe: {name: NAME}`` and the task shorthands of :func:`expand_task_shorthand`."""
+    if not isinstance(raw, dict):
+        return raw
+    out = dict(raw)
+    if isinstance(out.get("probe"), str):
+        out["probe"] = {"name": out["probe"]}
+    if isinstance(out.get("tasks"), list):
+        out["tasks"] = [expand_task_shorthand(item, i) for i, item in enumerate(out["tasks"])]
+    return out
+
+
 class Suite(_Strict):
     """A reproducible run: everything from data to report."""
 
@@ -212,6 +263,11 @@ class Suite(_Strict):
     )
     device: str = Field("auto", description="'auto' (a CUDA GPU when present), 'cpu', 'cuda', 'cuda:1'...")
     executor: ExecutorConfig = ExecutorConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_shorthands(cls, raw: Any) -> Any:
+        return expand_suite_shorthands(raw)
 
     @field_validator("tasks")
     @classmethod
@@ -310,7 +366,9 @@ def load_suite(name_or_path: str | Path, overrides: dict[str, Any] | None = None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{origin}: field {loc!r}: {first['msg']} ({exc.error_count()} error(s))") from None
+        where = f"field {loc!r}: " if loc else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{origin}: {where}{message} ({exc.error_count()} error(s))") from None
 
 
 def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:

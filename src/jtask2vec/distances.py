@@ -175,3 +175,69 @@ def trivial_embedding_for_probe(probe, tasks, config, *, seed: int, progress: bo
         probe.encoder, probe.pooling, probe.tokenizer, texts, config, probe.max_length,
         seed=seed, probe_name=probe.fingerprint, progress=progress,
     )  # fmt: skip
+
+
+# ---- one target against many sources (vectorised; equals distance_matrix's column of the target) -------
+def _row_cosine(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``cos(rows_i, other_i)`` per row (``other`` broadcast); 0 where a norm is 0, clipped to ±1."""
+    dots = np.sum(rows * other, axis=1)
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(np.broadcast_to(other, rows.shape), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
+    return np.clip(cos, -1.0, 1.0)
+
+
+def _row_normalized_cosine(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
+    total = rows + other
+    keep = total != 0
+    safe = np.where(keep, total, 1.0)
+    a = np.where(keep, rows / safe, 0.0)  # dropped dimensions add nothing to dots and norms
+    b = np.where(keep, np.broadcast_to(other, rows.shape) / safe, 0.0)
+    return 1.0 - _row_cosine(a, b)
+
+
+def distances_to_target(
+    sources: np.ndarray,
+    target: np.ndarray,
+    name: str,
+    *,
+    trivial: np.ndarray | None = None,
+    alpha: float = 0.15,
+    damping: float = 1e-3,
+) -> np.ndarray:
+    """``d(source_i → target)`` for every row of ``sources`` (n, D), vectorised over the sources.
+
+    Equals column ``target`` of :func:`distance_matrix` over the set ``sources ∪ {target}`` (the set
+    statistics of ``rms-cosine`` and ``symmetric-kl`` are taken over that set). ``trivial``: ``t0`` for
+    the asymmetric distance, shape (D,) or one row per source (n, D) (sources from zoos built on other
+    texts keep their own ``t0``).
+    """
+    if name not in DISTANCES:
+        raise ConfigError(f"unknown distance {name!r}; choose one of {', '.join(DISTANCES)}")
+    s = np.asarray(sources, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64).reshape(-1)
+    if s.ndim != 2 or s.shape[1] != len(t):
+        raise DataError(f"source embeddings {s.shape} and the target ({len(t)},) differ in dimension")
+    if not (np.isfinite(s).all() and np.isfinite(t).all()):
+        raise DataError("a task embedding is not finite")
+    if name == "cosine":
+        return 1.0 - _row_cosine(s, t)
+    if name == "normalized-cosine":
+        return _row_normalized_cosine(s, t)
+    if name == "rms-cosine":
+        rms = np.sqrt((np.sum(s**2, axis=0) + t**2) / (len(s) + 1))
+        keep = rms > 0
+        return 1.0 - _row_cosine(s[:, keep] / rms[keep], t[keep] / rms[keep])
+    if name == "asymmetric":
+        if trivial is None:
+            raise ConfigError("the asymmetric distance needs the trivial embedding t0")
+        t0 = np.asarray(trivial, dtype=np.float64)
+        if t0.shape[-1] != len(t):
+            raise DataError(f"the trivial embedding has dimension {t0.shape[-1]}, the tasks {len(t)}")
+        return _row_normalized_cosine(s, t) - alpha * _row_normalized_cosine(s, t0)
+    if (s < 0).any() or (t < 0).any():
+        raise DataError("the symmetric KL needs non-negative (Fisher) embeddings")
+    scale = float((s.sum() + t.sum()) / (s.size + t.size)) or 1.0
+    lam = damping * scale
+    r = (t + lam) / (s + lam)
+    return np.mean(r + 1.0 / r - 2.0, axis=1) / 4.0

@@ -13,6 +13,27 @@ from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults, flagged_
 # The headline metrics, in this order; the report has all of them.
 CONSOLE_METRICS = ("top1_hit", "regret@1", "regret@3", "ndcg", "spearman", "kendall")
 
+# Deliberate short names of selectors for 80-column tables (a legend line explains them).
+SHORT_SELECTORS = {
+    "task2vec:cosine": "t2v:cos",
+    "task2vec:normalized-cosine": "t2v:ncos",
+    "task2vec:rms-cosine": "t2v:rms",
+    "task2vec:asymmetric": "t2v:asym",
+    "task2vec:symmetric-kl": "t2v:skl",
+    "random:expected": "rand:exp",
+}
+
+
+def short_selector(name: str) -> str:
+    """The short name of a selector in console tables (unknown names unchanged)."""
+    return SHORT_SELECTORS.get(name, name)
+
+
+def selector_legend(names) -> str:
+    """``t2v:ncos = task2vec:normalized-cosine, ...`` for the abbreviated names among ``names``."""
+    pairs = [f"{short_selector(n)} = {n}" for n in dict.fromkeys(names) if short_selector(n) != n]
+    return ("Legend: " + ", ".join(pairs)) if pairs else ""
+
 
 def _fmt(mean: float, low: float | None = None, high: float | None = None) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
@@ -35,7 +56,7 @@ def print_evaluation(results: RunResults, console: Console) -> None:
     intervals = f"{level}% {method} CI over seeds" if n_seeds > 1 else "1 seed: no intervals"
     title = f"How well each selector ranks the sources ({results.suite.name}; {intervals})"
     table = Table(title=title)
-    table.add_column("selector")
+    table.add_column("selector", overflow="fold")
     for metric in metrics:
         table.add_column(metric, justify="right")
     for selector, block in ev.groupby("selector", sort=False):
@@ -44,8 +65,11 @@ def print_evaluation(results: RunResults, console: Console) -> None:
         for metric in metrics:
             r = by_metric.get(metric)
             cells.append(_fmt(r.mean, r.ci_low, r.ci_high) if r is not None else "–")
-        table.add_row(str(selector), *cells)
+        table.add_row(short_selector(str(selector)), *cells)
     console.print(table)
+    legend = selector_legend(str(s) for s in ev["selector"].unique())
+    if legend:
+        console.print(legend, soft_wrap=True, highlight=False, markup=False)
     print_flag_notes(results, console)
 
 

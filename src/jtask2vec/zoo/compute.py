@@ -1,0 +1,175 @@
+"""The zoo's one door to computation: every fine-tune, embedding and feature the zoo needs goes through here.
+
+Building a zoo runs a suite's stages through :class:`jtask2vec.pipeline.Pipeline`'s public methods;
+ranking and verifying a target run the same per-task steps (fine-tune from the probe, embed, transfer
+from a source checkpoint) directly, with the store keys of :mod:`jtask2vec.keys`, so every artifact is
+shared with (and cached like) a suite run. When the pipeline gains a job graph, only this module changes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from jtask2vec import keys
+from jtask2vec.config import FisherConfig, Suite, TaskSpec, TrainingConfig
+from jtask2vec.device import resolve_device
+from jtask2vec.errors import ProbeError
+from jtask2vec.probes import Probe, load_probe
+from jtask2vec.store import ArtifactStore
+from jtask2vec.tasks import Task
+from jtask2vec.training import FinetuneResult
+
+EMBEDDING_KIND = "embedding"
+TRIVIAL_KIND = "trivial-embedding"
+FINETUNE_KIND = "finetune"
+SCORE_KIND = "selector-score"
+MANIFEST = (
+    "MANIFEST.json"  # the store's own manifest of a copied artifact: the importing store writes its own
+)
+
+
+@dataclass
+class SuiteArtifacts:
+    """What a zoo copies out of a finished suite run: store folders per (task, seed) and per seed."""
+
+    tasks: dict[str, Task]
+    specs: dict[str, TaskSpec]
+    probe: Probe
+    embeddings: dict[tuple[str, int], Path]
+    checkpoints: dict[tuple[str, int], Path]
+    checkpoint_keys: dict[tuple[str, int], str]
+    trivial: dict[int, Path]
+
+
+def suite_artifacts(
+    suite: Suite, runs_dir: str | Path, data_dir: str | Path | None, *, progress: bool = True
+) -> SuiteArtifacts:
+    """Fine-tune and embed every task of ``suite`` and compute ``t0`` per seed (all cached in the store)."""
+    from jtask2vec.pipeline import pipeline_session
+
+    with pipeline_session(suite, runs_dir, data_dir, progress=progress) as pipeline:
+        pipeline.finetune()
+        pipeline.embeddings()
+        for seed in suite.seeds:
+            pipeline.trivial_embedding(seed)
+        store, probe = pipeline.store, pipeline.probe
+        ckpt = {(n, s): pipeline.checkpoint_key(n, s) for n in suite.task_names for s in suite.seeds}
+        return SuiteArtifacts(
+            tasks=dict(pipeline.tasks),
+            specs={spec.name: spec for spec in suite.tasks},
+            probe=probe,
+            embeddings={
+                (n, s): _open(store, EMBEDDING_KIND, keys.embedding_key(k, suite.fisher, probe, s))
+                for (n, s), k in ckpt.items()
+            },
+            checkpoints={u: _open(store, FINETUNE_KIND, k) for u, k in ckpt.items()},
+            checkpoint_keys=ckpt,
+            trivial={
+                s: _open(
+                    store,
+                    TRIVIAL_KIND,
+                    keys.trivial_embedding_key(probe, suite.fisher, s, pipeline.tasks.values()),
+                )
+                for s in suite.seeds
+            },
+        )
+
+
+def _open(store: ArtifactStore, kind: str, key: str) -> Path:
+    """The verified folder of an artifact the suite run just made."""
+    from jtask2vec.stages import open_artifact
+
+    return open_artifact(store, kind, key)
+
+
+def load_zoo_probe(config, fingerprint: str) -> Probe:
+    """The zoo's probe, refusing one whose weights differ from those the zoo was built with."""
+    probe = load_probe(config)
+    if probe.fingerprint != fingerprint:
+        raise ProbeError(
+            f"probe {config.name!r} loads with weights fingerprint {probe.fingerprint}, "
+            f"but the zoo was built with {fingerprint}: the embeddings are not comparable"
+        )
+    probe.encoder.to(resolve_device("auto"))
+    return probe
+
+
+def finetune_target(
+    task: Task, probe: Probe, training: TrainingConfig, seed: int, store: ArtifactStore, *,
+    init_from: str | None = None, source_name: str | None = None, progress: bool = False,
+) -> FinetuneResult:  # fmt: skip
+    """One fine-tune of the target (from the probe, or from source checkpoint ``init_from``), cached."""
+    from jtask2vec.training import finetune
+
+    return finetune(
+        task, probe, training, seed, store=store, init_from=init_from, source_name=source_name,
+        progress=progress, device=resolve_device("auto"),
+    )  # fmt: skip
+
+
+def embed_target(
+    task: Task, probe: Probe, training: TrainingConfig, fisher: FisherConfig, seed: int,
+    store: ArtifactStore, *, progress: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """The target's task vector exactly as a suite run would compute it (fine-tune, then Fisher), cached."""
+    from jtask2vec.checkpoints import load_finetuned
+    from jtask2vec.embedding import TaskEmbedding, embed_task
+
+    result = finetune_target(task, probe, training, seed, store, progress=progress)
+    key = keys.embedding_key(result.checkpoint_key, fisher, probe, seed)
+
+    def build(stage: Path) -> None:
+        model, tokenizer, _ = load_finetuned(store, result.checkpoint_key)
+        model.to(resolve_device("auto"))
+        emb = embed_task(
+            model, tokenizer, task, fisher, probe.max_length, seed=seed, probe_name=probe.fingerprint
+        )
+        emb.save(stage)
+
+    return TaskEmbedding.load(store.get_or_create(EMBEDDING_KIND, key, build)).vector
+
+
+def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
+    """Copy a zoo checkpoint into ``store`` under its original key, so it can serve as ``init_from``."""
+
+    def build(stage: Path) -> None:
+        shutil.copytree(folder, stage, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
+
+    store.get_or_create(FINETUNE_KIND, key, build)
+    return key
+
+
+def logme_on_checkpoint(
+    folder: Path, checkpoint_key: str, task: Task, probe: Probe, store: ArtifactStore, batch_size: int
+) -> float:
+    """LogME of ``task``'s train labels on its train inputs' features through a source checkpoint, cached
+    as a suite run caches it (the ``selector-score`` stage, last-layer features)."""
+    from dataclasses import asdict
+
+    from jtask2vec.checkpoints import load_classifier
+    from jtask2vec.selection.feature_based import feature_selector_scores
+    from jtask2vec.store import atomic_write_json, read_json
+
+    key = keys.selector_scores_key(["logme"], checkpoint_key, task, probe, layers="last", seed=0)
+
+    def build(stage: Path) -> None:
+        model, tokenizer, _ = load_classifier(folder)
+        model.to(resolve_device("auto"))
+        values = feature_selector_scores(
+            model, tokenizer, task.inputs_of("train"), task.labels_of("train"), ["logme"],
+            max_length=probe.max_length, batch_size=batch_size,
+        )  # fmt: skip
+        atomic_write_json(stage / "result.json", {n: asdict(v) for n, v in values.items()})
+
+    stored = read_json(store.get_or_create(SCORE_KIND, key, build) / "result.json")
+    return float(stored["logme"]["score"])
+
+
+def load_target(spec: TaskSpec, data_dir: str | Path | None) -> Task:
+    from jtask2vec.tasks.registry import load_task
+
+    return load_task(spec, None if data_dir is None else Path(data_dir))

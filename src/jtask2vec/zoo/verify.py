@@ -1,0 +1,148 @@
+"""``rank --verify K``: run the transfers the ranking recommends, and say whether the recommendation holds.
+
+For each seed of the zoo: the no-transfer baseline (the target fine-tuned from the probe with the zoo's
+transfer-training config) and, for each of the top-``K`` sources of the consensus order, the target
+fine-tuned from that source's checkpoint (imported from the zoo into the run's store under its original
+key, so it is exactly the ``init_from`` of a suite run). All runs are cached.
+
+Verdicts use test accuracy and Student-t intervals over seeds (:func:`jtask2vec.evaluation.t_mean_ci`):
+the recommended source's gain over no transfer, and its paired difference with every other verified
+source. An interval above 0 = "beats", below 0 = "loses to", else "no clear difference"; one seed gives no
+interval, and the verdict says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jtask2vec.errors import DataError
+from jtask2vec.evaluation import t_mean_ci
+from jtask2vec.store import ArtifactStore
+from jtask2vec.tasks import Task
+from jtask2vec.zoo import compute
+from jtask2vec.zoo.manifest import Zoo
+
+NO_TRANSFER = "(no transfer)"
+
+
+@dataclass
+class Comparison:
+    """``mean`` and interval of ``a − b`` (accuracy, paired by seed)."""
+
+    a: str
+    b: str
+    mean: float
+    low: float
+    high: float
+
+    @property
+    def verdict(self) -> str:
+        if math.isnan(self.low):
+            return "beats (1 seed, no interval)" if self.mean > 0 else "does not beat (1 seed, no interval)"
+        if self.low > 0:
+            return "beats"
+        if self.high < 0:
+            return "loses to"
+        return "no clear difference with"
+
+    def line(self, confidence: float) -> str:
+        interval = "" if math.isnan(self.low) else f" [{self.low:+.4f}, {self.high:+.4f}]"
+        return f"{self.a} {self.verdict} {self.b}: accuracy {self.mean:+.4f}{interval}" + (
+            "" if math.isnan(self.low) else f" ({round(100 * confidence)}% t-interval over seeds)"
+        )
+
+
+@dataclass
+class Verification:
+    runs: pd.DataFrame  # source, seed, accuracy, macro_f1 (NO_TRANSFER = the baseline)
+    recommended: str
+    comparisons: list[Comparison]
+    confidence: float
+
+    def summary(self) -> pd.DataFrame:
+        """Per source: mean accuracy and macro-F1 over seeds, and the gain over no transfer with interval."""
+        base = self.runs[self.runs["source"] == NO_TRANSFER].set_index("seed")["accuracy"]
+        rows = []
+        for source, block in self.runs.groupby("source", sort=False):
+            gains = block.set_index("seed")["accuracy"] - base
+            mean, low, high = t_mean_ci(gains.to_numpy()[:, None], confidence=self.confidence)
+            rows.append(
+                {
+                    "source": source,
+                    "accuracy": float(block["accuracy"].mean()),
+                    "macro_f1": float(block["macro_f1"].mean()),
+                    "gain": mean,
+                    "gain_low": low,
+                    "gain_high": high,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def lines(self) -> list[str]:
+        return [c.line(self.confidence) for c in self.comparisons]
+
+    def to_json(self) -> dict[str, Any]:
+        def num(v: float) -> float | None:
+            return None if math.isnan(float(v)) else float(v)
+
+        return {
+            "recommended": self.recommended,
+            "confidence": self.confidence,
+            "runs": self.runs.to_dict("records"),
+            "summary": [
+                {k: v if k == "source" else num(v) for k, v in r.items()}
+                for r in self.summary().to_dict("records")
+            ],
+            "comparisons": [
+                {"a": c.a, "b": c.b, "mean": num(c.mean), "low": num(c.low), "high": num(c.high),
+                 "verdict": c.verdict}
+                for c in self.comparisons
+            ],
+        }  # fmt: skip
+
+
+def verify_ranking(
+    zoo: Zoo, task: Task, probe, store: ArtifactStore, ranking, *, k: int, confidence: float = 0.95,
+    progress: bool = False,
+) -> Verification:  # fmt: skip
+    """Fine-tune the target from the top-``k`` sources of ``ranking`` and from the probe; compare."""
+    if k < 1:
+        raise DataError(f"--verify needs K >= 1, got {k}")
+    if not zoo.has_checkpoints:
+        raise DataError(
+            "--verify needs the sources' checkpoints: build the zoo with --with-checkpoints", path=zoo.root
+        )
+    chosen = list(ranking.table["source"])[:k]
+    training = zoo.recipe.transfer_training
+    rows = []
+    for seed in zoo.recipe.seeds:
+        base = compute.finetune_target(task, probe, training, seed, store, progress=progress)
+        rows.append((NO_TRANSFER, seed, base.accuracy, base.macro_f1))
+        for name in chosen:
+            entry = zoo.entry(name)
+            key = compute.import_checkpoint(
+                store, entry.seeds[seed].checkpoint_key, zoo.checkpoint_folder(entry, seed)
+            )
+            result = compute.finetune_target(
+                task, probe, training, seed, store, init_from=key, source_name=name, progress=progress
+            )
+            rows.append((name, seed, result.accuracy, result.macro_f1))
+    runs = pd.DataFrame(rows, columns=["source", "seed", "accuracy", "macro_f1"])
+    comparisons = compare(runs, chosen[0], [NO_TRANSFER, *chosen[1:]], confidence=confidence)
+    return Verification(runs=runs, recommended=chosen[0], comparisons=comparisons, confidence=confidence)
+
+
+def compare(runs: pd.DataFrame, best: str, others: list[str], *, confidence: float) -> list[Comparison]:
+    """Accuracy of ``best`` minus each of ``others``, paired by seed, with a t-interval over seeds."""
+    accuracy = runs.pivot(index="seed", columns="source", values="accuracy")
+    out = []
+    for other in others:
+        diff = (accuracy[best] - accuracy[other]).to_numpy(dtype=np.float64)
+        mean, low, high = t_mean_ci(diff[:, None], confidence=confidence)
+        out.append(Comparison(best, other, mean, low, high))
+    return out

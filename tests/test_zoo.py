@@ -1,0 +1,296 @@
+"""The zoo end to end (tiny random BERT, synthetic tasks): build, show, merge, refusals, rank, verify."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import jtask2vec
+from jtask2vec.cli import app
+from jtask2vec.config import Suite
+from jtask2vec.distances import DISTANCES, distance_matrix
+from jtask2vec.embedding import TaskEmbedding
+from jtask2vec.errors import ConfigError, DataError, ProbeError
+from jtask2vec.store import ArtifactStore
+from jtask2vec.tasks.registry import load_task, task_spec
+from jtask2vec.zoo import TargetOptions, Zoo, add_zoo, build_zoo, rank_zoo_target
+from jtask2vec.zoo.manifest import MANIFEST_FILE
+from jtask2vec.zoo.verify import NO_TRANSFER
+
+pytestmark = pytest.mark.slow
+
+
+def _synthetic(name: str, seed: int, style: str, signal: str = "keyword") -> dict:
+    return {
+        "name": name,
+        "loader": "synthetic",
+        "options": {"n": 120, "seed": seed, "style": style, "signal": signal},
+    }
+
+
+ZOO_SUITE = {
+    "name": "tiny-zoo",
+    "tasks": [_synthetic("hotel", 1, "hotel"), _synthetic("food", 2, "food"), _synthetic("news", 3, "news")],
+    "probe": "tiny-random-bert",
+    "training": {"epochs": 3, "batch_size": 16, "learning_rate": 3e-3},
+    "fisher": {"max_examples": 24, "batch_size": 8},
+    "seeds": [0, 1],
+}
+OTHER_SUITE = {
+    **ZOO_SUITE,
+    "name": "tiny-other",
+    "tasks": [ZOO_SUITE["tasks"][0], _synthetic("sport", 4, "news")],
+}
+
+
+def _write_target_csv(path: Path, *, seed: int, style: str, pairs: bool = False) -> Path:
+    task = load_task(task_spec("synthetic", "t", n=120, seed=seed, style=style))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "text2", "label"] if pairs else ["text", "label"])
+        for i, (text, label) in enumerate(zip(task.texts, task.labels, strict=True)):
+            row = [text, task.texts[(i + 1) % len(task)]] if pairs else [text]
+            writer.writerow([*row, "pos" if label else "neg"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Zoo, Path]:
+    root = tmp_path_factory.mktemp("zoo")
+    runs = root / "runs"
+    zoo = build_zoo(Suite.model_validate(ZOO_SUITE), root / "zoo", runs_dir=runs, with_checkpoints=True,
+                    progress=False)  # fmt: skip
+    return zoo, runs
+
+
+@pytest.fixture(scope="module")
+def target_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write_target_csv(tmp_path_factory.mktemp("target") / "mine.csv", seed=11, style="hotel")
+
+
+@pytest.fixture(scope="module")
+def ranked(built, target_csv):
+    zoo, runs = built
+    return rank_zoo_target(zoo, target_csv, options=TargetOptions(positive=("pos",)), runs_dir=runs, verify=2)
+
+
+def test_build_writes_a_self_contained_checksummed_zoo(built) -> None:
+    zoo, runs = built
+    manifest = json.loads((zoo.root / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 1 and manifest["jtask2vec_version"] == jtask2vec.__version__
+    recipe = manifest["recipe"]
+    assert recipe["probe"]["fingerprint"] == "tiny-random-bert-seed0"
+    assert recipe["probe"]["pooling"] == "cls" and recipe["probe"]["max_length"] == 128
+    assert recipe["fisher"]["max_examples"] == 24 and recipe["training"]["epochs"] == 3
+    assert [e["name"] for e in manifest["entries"]] == ["hotel", "food", "news"]
+    files = {p.relative_to(zoo.root).as_posix() for p in zoo.root.rglob("*") if p.is_file()}
+    assert files - {MANIFEST_FILE} == set(manifest["files"])
+    hotel = zoo.entry("hotel")
+    assert hotel.language == "ja" and hotel.size == 120 and hotel.label_names == ["negative", "positive"]
+    assert hotel.licence and hotel.source and len(hotel.data_hash) == 64
+    store = ArtifactStore(runs / "store")
+    for seed in (0, 1):
+        # the zoo's vector is the suite run's embedding of that checkpoint, and its checkpoint is a copy
+        stored = [TaskEmbedding.load(p).vector for p in (store.root / "embedding").iterdir()]
+        assert any(np.array_equal(zoo.vector(hotel, seed), v) for v in stored)
+        key = hotel.seeds[seed].checkpoint_key
+        assert (zoo.checkpoint_folder(hotel, seed) / "model.safetensors").read_bytes() == (
+            store.path("finetune", key) / "model.safetensors"
+        ).read_bytes()
+    assert not list(zoo.root.parent.glob(".zoo.staging-*"))  # the staging folder was renamed away
+
+
+def test_build_refuses_an_existing_folder(built) -> None:
+    zoo, runs = built
+    with pytest.raises(ConfigError, match="already exists"):
+        build_zoo(Suite.model_validate(ZOO_SUITE), zoo.root, runs_dir=runs, progress=False)
+
+
+def test_corrupt_file_is_named_in_one_line(built, tmp_path: Path) -> None:
+    zoo, _ = built
+    copy = Path(shutil.copytree(zoo.root, tmp_path / "copy"))
+    victim = copy / zoo.entry("food").seeds[1].embedding / "embedding.safetensors"
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="checksum mismatch") as err:
+        Zoo.load(copy)
+    assert str(victim) in str(err.value)
+    result = CliRunner().invoke(app, ["zoo", "show", str(copy)])
+    assert result.exit_code == 2 and "checksum mismatch" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    victim.unlink()
+    with pytest.raises(DataError, match="missing file"):
+        Zoo.load(copy)
+
+
+def test_show_lists_the_entries(built) -> None:
+    zoo, _ = built
+    result = CliRunner().invoke(app, ["zoo", "show", str(zoo.root)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    for name in ("hotel", "food", "news", "tiny-random-bert-seed0", "checkpoints: yes"):
+        assert name in result.output
+
+
+def _edited_copy(zoo: Zoo, folder: Path, edit) -> Path:
+    copy = Path(shutil.copytree(zoo.root, folder))
+    manifest = json.loads((copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    edit(manifest)
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    return copy
+
+
+def test_merge_adds_new_tasks_and_keeps_identical_ones_once(built, tmp_path: Path) -> None:
+    zoo, runs = built
+    into = Path(shutil.copytree(zoo.root, tmp_path / "into"))
+    other = build_zoo(Suite.model_validate(OTHER_SUITE), tmp_path / "other", runs_dir=runs, progress=False)
+    merged = add_zoo(into, other.root)
+    assert [e.name for e in merged.entries] == ["hotel", "food", "news", "sport"]
+    sport = merged.entry("sport")
+    assert np.array_equal(merged.vector(sport, 0), other.vector(other.entry("sport"), 0))
+    # sport keeps the t0 of the zoo it was built in (another text mix than the first zoo's)
+    assert sport.trivial != merged.entry("hotel").trivial and len(merged.manifest.trivial) == 2
+    assert not merged.has_checkpoints  # the other zoo has none
+    Zoo.load(into)  # checksums of the merged zoo hold
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["recipe"]["probe"].update(fingerprint="another-probe"), "probe weights fingerprint"),
+        (lambda m: m["recipe"]["probe"].update(pooling="mean"), "probe pooling"),
+        (lambda m: m["recipe"]["probe"].update(max_length=64), "probe max_length"),
+        (lambda m: m["recipe"]["fisher"].update(estimator="empirical"), "Fisher config"),
+        (lambda m: m["entries"][0].update(data_hash="0" * 64), "already in .* with other data"),
+    ],
+)
+def test_merge_refuses_incomparable_zoos(built, tmp_path: Path, edit, message: str) -> None:
+    zoo, _ = built
+    other = _edited_copy(zoo, tmp_path / "other", edit)
+    into = Path(shutil.copytree(zoo.root, tmp_path / "into"))
+    before = (into / MANIFEST_FILE).read_bytes()
+    with pytest.raises(ConfigError, match=message):
+        add_zoo(into, other)
+    assert (into / MANIFEST_FILE).read_bytes() == before
+    result = CliRunner().invoke(app, ["zoo", "add", str(into), str(other)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_rank_refuses_a_probe_with_other_weights(built, target_csv: Path, tmp_path: Path) -> None:
+    zoo, runs = built
+    other = _edited_copy(zoo, tmp_path / "z", lambda m: m["recipe"]["probe"].update(fingerprint="x"))
+    with pytest.raises(ProbeError, match="fingerprint"):
+        rank_zoo_target(other, target_csv, options=TargetOptions(positive=("pos",)), runs_dir=runs)
+
+
+def test_rank_values_are_the_distances_of_the_embeddings(ranked, built) -> None:
+    zoo, runs = built
+    table = ranked.table
+    assert set(table["source"]) == {"hotel", "food", "news"}
+    assert ranked.selectors == [f"task2vec:{d}" for d in DISTANCES] + ["logme"]
+    store = ArtifactStore(runs / "store")
+    targets = [
+        TaskEmbedding.load(store.path("embedding", k))
+        for k in store.keys("embedding")
+        if TaskEmbedding.load(store.path("embedding", k)).meta["task"] == "mine"
+    ]
+    assert sorted(e.meta["seed"] for e in targets) == [0, 1]
+    for distance in DISTANCES:
+        per_seed = []
+        for emb in sorted(targets, key=lambda e: e.meta["seed"]):
+            seed = emb.meta["seed"]
+            vectors = {e.name: zoo.vector(e, seed) for e in zoo.entries} | {"mine": emb.vector}
+            t0 = zoo.trivial_vector(zoo.entries[0].trivial, seed)
+            per_seed.append(distance_matrix(vectors, distance, trivial=t0)["mine"])
+        want = pd.concat(per_seed, axis=1).mean(axis=1)
+        got = table.set_index("source")[f"task2vec:{distance}"]
+        for source in ("hotel", "food", "news"):
+            assert got[source] == pytest.approx(want[source], rel=1e-12, abs=1e-15)
+    ranks = table[[f"rank:task2vec:{d}" for d in DISTANCES]].mean(axis=1)
+    assert list(table["mean_rank"]) == sorted(table["mean_rank"]) and np.allclose(ranks, table["mean_rank"])
+    assert table["logme"].notna().all()
+    assert ranked.recommended == table["source"].iloc[0]
+    assert ranked.recommendation_line().startswith(f"Recommendation: start from {ranked.recommended!r}")
+
+
+def test_rank_leaves_out_the_target_itself(built, tmp_path: Path) -> None:
+    zoo, runs = built
+    frame = jtask2vec.rank_target(zoo, Suite.model_validate(ZOO_SUITE).tasks[1], runs_dir=runs, logme=False)
+    assert set(frame["source"]) == {"hotel", "news"} and frame.attrs["excluded"] == ["food"]
+    assert "logme" not in frame.columns
+
+
+def test_verify_runs_the_top_sources_and_the_baseline(ranked, built) -> None:
+    zoo, runs = built
+    v = ranked.verify
+    top2 = list(ranked.table["source"])[:2]
+    assert v.recommended == top2[0]
+    assert sorted(v.runs["source"].unique()) == sorted([NO_TRANSFER, *top2])
+    assert len(v.runs) == 2 * 3  # (baseline + 2 sources) x 2 seeds
+    assert [c.b for c in v.comparisons] == [NO_TRANSFER, top2[1]]
+    for c in v.comparisons:  # two seeds: a t-interval around the paired mean difference
+        a = v.runs[v.runs["source"] == c.a].set_index("seed")["accuracy"]
+        b = v.runs[v.runs["source"] == c.b].set_index("seed")["accuracy"]
+        assert c.mean == pytest.approx(float((a - b).mean()))
+        assert c.low <= c.mean <= c.high
+    store = ArtifactStore(runs / "store")
+    for seed in (0, 1):  # the source checkpoints were imported under their zoo keys and used as init_from
+        assert store.exists("finetune", zoo.entry(top2[0]).seeds[seed].checkpoint_key)
+    sources = {r["source"] for r in (store.read_json("finetune", k) for k in store.keys("finetune"))}
+    assert set(top2) <= sources
+
+
+def test_rank_cli_json_schema(built, target_csv: Path) -> None:
+    zoo, runs = built
+    args = ["rank", "--zoo", str(zoo.root), "--target-file", str(target_csv), "--positive", "pos"]
+    result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["format"] == "jtask2vec-rank/1"
+    assert set(payload) == {
+        "format", "target", "zoo", "seeds", "selectors", "sources", "agreement", "recommendation",
+        "excluded", "verify",
+    }  # fmt: skip
+    assert payload["target"]["name"] == "mine" and payload["target"]["size"] == 120
+    first = payload["sources"][0]
+    assert set(first) == {"source", "kind", "size", "scores", "ranks", "mean_rank"}
+    assert set(first["scores"]) == set(payload["selectors"])
+    assert payload["recommendation"]["source"] == first["source"]
+    assert payload["agreement"]["distances"] == 5
+    result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--csv"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(pd.io.common.StringIO(result.output))
+    assert list(frame["source"]) == [s["source"] for s in payload["sources"]]
+    result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--verify", "2"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "Recommendation: start from" in result.output and "…" not in result.output
+    assert "t2v:asym = task2vec:asymmetric" in result.output
+    assert "Verification" in result.output and "(no transfer)" in result.output
+    assert "t-interval over seeds" in result.output or "no clear difference" in result.output
+
+
+def test_rank_on_sentence_pairs(built, tmp_path: Path) -> None:
+    zoo, runs = built
+    path = _write_target_csv(tmp_path / "pairs.csv", seed=12, style="food", pairs=True)
+    options = TargetOptions(text_pair_column="text2", positive=("pos",))
+    ranking = rank_zoo_target(zoo, path, options=options, runs_dir=runs, logme=False)
+    assert ranking.table["task2vec:cosine"].notna().all()
+    single = load_task(task_spec("csv", "pairs", path=str(path), positive=["pos"]))
+    assert ranking.target["data_hash"] != single.data_hash  # the second text is part of the data
+    paired = load_task(task_spec("csv", "pairs", path=str(path), positive=["pos"], text_pair_column="text2"))
+    assert isinstance(paired.texts[0], tuple) and len(paired.texts[0]) == 2
+
+
+def test_rank_needs_one_target(built, target_csv: Path) -> None:
+    zoo, _ = built
+    both = ["rank", "--zoo", str(zoo.root), "--target-file", str(target_csv), "--target-task", "x"]
+    for args in (["rank", "--zoo", str(zoo.root)], both, ["rank", "--target-file", str(target_csv)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "Traceback" not in result.output
