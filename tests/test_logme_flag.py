@@ -28,6 +28,7 @@ SUITE = {
     "fisher": {"max_examples": 8, "batch_size": 8},
     "evaluation": {"distances": ["cosine"], "baselines": ["logme"], "bootstrap_samples": 100},
     "seeds": [0],
+    "executor": {"workers": 1},  # in this process: the patched iteration limit must reach LogME
 }
 NOTE = "logme: 6 of 6 scores are flagged 'not converged'"
 

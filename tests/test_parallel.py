@@ -16,6 +16,7 @@ from jtask2vec.config import Suite
 from jtask2vec.jobs import build_suite_graph
 from jtask2vec.pipeline import run_suite
 from jtask2vec.probes import load_probe
+from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.registry import load_task
 from test_pipeline import TINY_SUITE
 
@@ -107,9 +108,9 @@ def test_a_failing_job_is_one_line_the_rest_finishes_and_a_rerun_resumes(
     failure = "embed news (seed 0): DataError: field 'fisher.split': task 'news' has no 'dev' examples"
     assert failure in " ".join(result.output.split())  # one line (the console may wrap it)
     store = runs / "store"
-    assert len(list((store / "finetune").iterdir())) == 3 + 6  # 3 fine-tunes, 6 transfers: all finished
-    assert len(list((store / "embedding").iterdir())) == 2  # hotel and food
-    assert len(list((store / "logme").iterdir())) == 6
+    assert len(ArtifactStore(store).keys("finetune")) == 3 + 6  # 3 fine-tunes, 6 transfers: all finished
+    assert len(ArtifactStore(store).keys("embedding")) == 2  # hotel and food
+    assert len([p for p in (store / "selector-score").iterdir() if not p.name.startswith(".")]) == 6
     assert "Traceback" in (runs / SUITE["name"] / "failures.log").read_text(encoding="utf-8")
 
     def no_training(*args, **kwargs):

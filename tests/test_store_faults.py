@@ -30,6 +30,9 @@ SUITE = {
     "fisher": {"max_examples": 16, "batch_size": 8},
     "evaluation": {"bootstrap_samples": 100},
     "seeds": [0],
+    # one process per run: the kills and the claims below are the run's own (worker processes are
+    # covered by tests/test_parallel.py)
+    "executor": {"workers": 1},
 }
 TABLES = ("evaluation.csv", "transfer.csv", "finetune.csv", "distances.csv", "scores.csv")
 TIMINGS = ("train_seconds", "examples_per_second")  # wall times differ between runs, nothing else may
