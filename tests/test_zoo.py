@@ -78,7 +78,9 @@ def target_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ranked(built, target_csv):
     zoo, runs = built
-    return rank_zoo_target(zoo, target_csv, options=TargetOptions(positive=("pos",)), runs_dir=runs, verify=2)
+    return rank_zoo_target(
+        zoo, target_csv, options=TargetOptions(positive=("pos",), negative=("neg",)), runs_dir=runs, verify=2
+    )
 
 
 def test_build_writes_a_self_contained_checksummed_zoo(built) -> None:
@@ -187,7 +189,9 @@ def test_rank_refuses_a_probe_with_other_weights(built, target_csv: Path, tmp_pa
     zoo, runs = built
     other = _edited_copy(zoo, tmp_path / "z", lambda m: m["recipe"]["probe"].update(fingerprint="x"))
     with pytest.raises(ProbeError, match="fingerprint"):
-        rank_zoo_target(other, target_csv, options=TargetOptions(positive=("pos",)), runs_dir=runs)
+        rank_zoo_target(
+            other, target_csv, options=TargetOptions(positive=("pos",), negative=("neg",)), runs_dir=runs
+        )
 
 
 def test_rank_values_are_the_distances_of_the_embeddings(ranked, built) -> None:
@@ -249,7 +253,17 @@ def test_verify_runs_the_top_sources_and_the_baseline(ranked, built) -> None:
 
 def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     zoo, runs = built
-    args = ["rank", "--zoo", str(zoo.root), "--target-file", str(target_csv), "--positive", "pos"]
+    args = [
+        "rank",
+        "--zoo",
+        str(zoo.root),
+        "--target-file",
+        str(target_csv),
+        "--positive",
+        "pos",
+        "--negative",
+        "neg",
+    ]
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
@@ -279,13 +293,18 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
 def test_rank_on_sentence_pairs(built, tmp_path: Path) -> None:
     zoo, runs = built
     path = _write_target_csv(tmp_path / "pairs.csv", seed=12, style="food", pairs=True)
-    options = TargetOptions(text_pair_column="text2", positive=("pos",))
+    options = TargetOptions(text_pair_column="text2", positive=("pos",), negative=("neg",))
     ranking = rank_zoo_target(zoo, path, options=options, runs_dir=runs, logme=False)
     assert ranking.table["task2vec:cosine"].notna().all()
-    single = load_task(task_spec("csv", "pairs", path=str(path), positive=["pos"]))
+    single = load_task(task_spec("csv", "pairs", path=str(path), positive=["pos"], negative=["neg"]))
     assert ranking.target["data_hash"] != single.data_hash  # the second text is part of the data
-    paired = load_task(task_spec("csv", "pairs", path=str(path), positive=["pos"], text_pair_column="text2"))
-    assert isinstance(paired.texts[0], tuple) and len(paired.texts[0]) == 2
+    paired = load_task(
+        task_spec(
+            "csv", "pairs", path=str(path), positive=["pos"], negative=["neg"], text_pair_column="text2"
+        )
+    )
+    assert paired.is_pair_task and paired.text_pairs is not None and len(paired.text_pairs) == len(paired)
+    assert ranking.target["data_hash"] == paired.data_hash
 
 
 def test_rank_needs_one_target(built, target_csv: Path) -> None:

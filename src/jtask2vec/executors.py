@@ -76,13 +76,17 @@ def available_cores() -> int:
 
 @contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` torch intra-op threads (restored after)."""
+    """Run the block with ``threads`` torch intra-op threads and ``threads`` BLAS/OpenMP threads for numpy
+    and scipy (LogME, H-score... ; threadpoolctl), both restored after. A job's numbers depend on both
+    (sums in a thread-count-dependent order), so every executor runs every job under the same limits."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        yield
+        with threadpool_limits(limits=threads):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -110,18 +114,17 @@ class InProcessExecutor:
 
 # ---- local worker processes -------------------------------------------------------------------------------
 _WORKER_INPUTS: Any = None
+_WORKER_THREADS = 1
 
 
 def _init_worker(inputs: Any, threads: int) -> None:
-    import torch
-
-    global _WORKER_INPUTS
-    _WORKER_INPUTS = inputs
-    torch.set_num_threads(threads)
+    global _WORKER_INPUTS, _WORKER_THREADS
+    _WORKER_INPUTS, _WORKER_THREADS = inputs, threads
 
 
 def _run_in_worker(work: Work, job: Any) -> Outcome:
-    return guarded(work, job, _WORKER_INPUTS)
+    with torch_threads(_WORKER_THREADS):
+        return guarded(work, job, _WORKER_INPUTS)
 
 
 class FuturesExecutor:
@@ -175,13 +178,12 @@ def _run_on_ray(work: Work, job: Any, token: str, boxed_inputs: list, threads: i
     """A Ray task: the inputs come boxed in a list so that Ray does not fetch them for every job; each
     worker process fetches them once (``token`` identifies them)."""
     import ray
-    import torch
 
     if token not in _RAY_INPUTS:
         _RAY_INPUTS.clear()
         _RAY_INPUTS[token] = ray.get(boxed_inputs[0])
-    torch.set_num_threads(threads)
-    return guarded(work, job, _RAY_INPUTS[token])
+    with torch_threads(threads):
+        return guarded(work, job, _RAY_INPUTS[token])
 
 
 class RayExecutor:
