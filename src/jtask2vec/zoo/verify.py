@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jtask2vec.config import ExecutorConfig
 from jtask2vec.errors import DataError
 from jtask2vec.evaluation import t_mean_ci
 from jtask2vec.store import ArtifactStore
@@ -108,9 +109,19 @@ class Verification:
 
 def verify_ranking(
     zoo: Zoo, task: Task, probe, store: ArtifactStore, ranking, *, k: int, confidence: float = 0.95,
-    progress: bool = False,
+    progress: bool = False, executor: ExecutorConfig | None = None,
 ) -> Verification:  # fmt: skip
-    """Fine-tune the target from the top-``k`` sources of ``ranking`` and from the probe; compare."""
+    """Fine-tune the target from the top-``k`` sources of ``ranking`` and from the probe; compare.
+
+    The ``k + 1`` fine-tunes per seed are jobs of the scheduler on ``executor`` (default: the local
+    worker processes of ``workers: auto``); each is cached in ``store`` like a suite run's."""
+    from jtask2vec.executors import make_executor
+    from jtask2vec.jobs import FinetuneJob, from_pretrained
+    from jtask2vec.keys import finetune_key
+    from jtask2vec.scheduler import run_jobs
+    from jtask2vec.stages import WorkInputs, run_job
+    from jtask2vec.transfer import stored_result
+
     if k < 1:
         raise DataError(f"--verify needs K >= 1, got {k}")
     if not zoo.has_checkpoints:
@@ -119,19 +130,26 @@ def verify_ranking(
         )
     chosen = list(ranking.table["source"])[:k]
     training = zoo.recipe.transfer_training
-    rows = []
+    plan: dict[tuple[str, int], FinetuneJob] = {}
     for seed in zoo.recipe.seeds:
-        base = compute.finetune_target(task, probe, training, seed, store, progress=progress)
-        rows.append((NO_TRANSFER, seed, base.accuracy, base.macro_f1))
+        plan[(NO_TRANSFER, seed)] = from_pretrained(task, seed, training, probe)
         for name in chosen:
             entry = zoo.entry(name)
-            key = compute.import_checkpoint(
+            origin = compute.import_checkpoint(
                 store, entry.seeds[seed].checkpoint_key, zoo.checkpoint_folder(entry, seed)
             )
-            result = compute.finetune_target(
-                task, probe, training, seed, store, init_from=key, source_name=name, progress=progress
-            )
-            rows.append((name, seed, result.accuracy, result.macro_f1))
+            key = finetune_key(task, probe, training, seed, origin)
+            plan[(name, seed)] = FinetuneJob(task.name, seed, training, key, init_from=origin, source=name)
+    executor = executor or ExecutorConfig()
+    device = "auto"
+    inputs = WorkInputs({task.name: task}, zoo.recipe.probe.config, str(store.root), device)
+    run_jobs(
+        list(plan.values()), store, lambda n: make_executor(executor, run_job, inputs, device, at_most=n)
+    )
+    rows = []
+    for (name, seed), job in plan.items():
+        result = stored_result(store, job.key)
+        rows.append((name, seed, result.accuracy, result.macro_f1))
     runs = pd.DataFrame(rows, columns=["source", "seed", "accuracy", "macro_f1"])
     comparisons = compare(runs, chosen[0], [NO_TRANSFER, *chosen[1:]], confidence=confidence)
     return Verification(runs=runs, recommended=chosen[0], comparisons=comparisons, confidence=confidence)
