@@ -12,6 +12,7 @@ import platform
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -90,4 +91,17 @@ def describe_environment(
     env["torch"] = torch.__version__
     env["torch_cuda_build"] = torch.version.cuda or "none"
     env["versions"] = library_versions()
+    return env
+
+
+def run_environment(
+    wall_seconds: float, device: torch.device, probe: Any = None, workers: int | None = None
+) -> dict[str, Any]:
+    """A run's environment on its resolved ``device`` (:func:`describe_environment`) plus its probe (a
+    :class:`jtask2vec.probes.Probe`): name, weights fingerprint and parameter count."""
+    env = describe_environment(device, wall_seconds=wall_seconds, workers=workers)
+    if probe is not None:
+        env["probe"] = probe.name
+        env["probe_fingerprint"] = probe.fingerprint
+        env["probe_parameters"] = int(sum(p.numel() for p in probe.encoder.parameters()))
     return env

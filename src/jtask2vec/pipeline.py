@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from jtask2vec.config import Suite
 from jtask2vec.device import resolve_device
-from jtask2vec.environment import describe_environment
+from jtask2vec.environment import run_environment
 from jtask2vec.errors import ConfigError
 from jtask2vec.executors import make_executor, worker_count
 from jtask2vec.jobs import Job, SuiteGraph, build_suite_graph, trivial_embedding_job
@@ -330,7 +329,7 @@ class Pipeline:
             results.scores, results.transfer
         )
         workers = worker_count(self.suite.executor, self.suite.device)
-        results.environment = environment(time.perf_counter() - started, self.device, self.probe, workers)
+        results.environment = run_environment(time.perf_counter() - started, self.device, self.probe, workers)
         if report:
             self.tracker.stage("report")
             self.write_report(results)
@@ -342,18 +341,6 @@ class Pipeline:
         folder = self.paths.run_dir(self.suite)
         write_report(results, folder)
         return folder / "report.html"
-
-
-def environment(
-    wall_seconds: float, device: torch.device, probe: Probe | None = None, workers: int | None = None
-) -> dict[str, object]:
-    """The run's environment on its resolved ``device`` (:func:`describe_environment`) plus the probe."""
-    env = describe_environment(device, wall_seconds=wall_seconds, workers=workers)
-    if probe is not None:
-        env["probe"] = probe.name
-        env["probe_fingerprint"] = probe.fingerprint
-        env["probe_parameters"] = int(sum(p.numel() for p in probe.encoder.parameters()))
-    return env
 
 
 def run_suite(
