@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from jtask2vec import pipeline as pipeline_module
 from jtask2vec.config import load_suite
-from jtask2vec.environment import cpu_model, describe_environment
+from jtask2vec.environment import cpu_model, describe_environment, run_environment
 from jtask2vec.pipeline import Pipeline
 
 
@@ -17,7 +16,7 @@ def test_cpu_run_records_the_resolved_device(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: 'auto' resolves to CUDA")
     pipeline = Pipeline(load_suite("demo", {"device": "auto"}), tmp_path)
-    env = pipeline_module.environment(12.34, pipeline.device)
+    env = run_environment(12.34, pipeline.device)
     assert env["device"] == "cpu"
     assert "gpu" not in env and "cudnn" not in env
     assert env["wall_seconds"] == 12.3
@@ -39,7 +38,7 @@ def test_a_cuda_device_records_the_gpu_its_capability_and_cuda_builds(
     monkeypatch.setattr(torch.version, "cuda", "12.8")
     monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
     pipeline = Pipeline(load_suite("demo", {"device": "cuda:1"}), tmp_path)
-    env = pipeline_module.environment(1.0, pipeline.device)
+    env = run_environment(1.0, pipeline.device)
     assert env["device"] == "cuda:1"
     assert env["gpu"] == "NVIDIA Fake H200 #1"
     assert env["gpu_capability"] == "9.0"
