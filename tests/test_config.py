@@ -32,7 +32,7 @@ def test_paper_offline_marks_stand_ins() -> None:
     suite = load_suite("paper-offline")
     stand_ins = {t.name: t.stand_in_for for t in suite.tasks if t.stand_in_for}
     assert sorted(stand_ins.values()) == ["jrte", "rakuten.1", "rakuten.2"]
-    assert len(suite.seeds) == 3
+    assert len(suite.seeds) == 5  # the verdict needs intervals over several seeds
     assert suite.probe.name == "ja-imitator"
 
 
