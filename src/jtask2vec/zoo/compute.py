@@ -3,7 +3,7 @@
 Building a zoo runs a suite's stages through :class:`jtask2vec.pipeline.Pipeline`'s public methods;
 ranking and verifying a target run the same per-task steps (fine-tune from the probe, embed, transfer
 from a source checkpoint) directly, with the store keys of :mod:`jtask2vec.keys`, so every artifact is
-shared with (and cached like) a suite run. When the pipeline gains a job graph, only this module changes.
+shared with (and cached like) a suite run; `--verify` runs its fine-tunes as scheduler jobs.
 """
 
 from __future__ import annotations
