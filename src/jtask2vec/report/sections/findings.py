@@ -71,7 +71,7 @@ def findings_section(data: ReportData) -> list[Block]:
             "Which distance works best: per headline metric, the best TASK2VEC distance and its interval "
             "(as in the evaluation table), against the next distance and against random. Whether similarity "
             "predicts transfer better in one regime than another (limited vs full size, equal vs natural "
-            "size) compares two runs: `jtask2vec compare RUN_DIR_A RUN_DIR_B`.",
+            "size) compares two runs, with the command jtask2vec compare RUN_DIR_A RUN_DIR_B.",
             note=True,
         )
     )
