@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from jtask2vec import keys
 from jtask2vec.config import Suite, TaskSpec
+from jtask2vec.jobs import build_suite_graph
 from jtask2vec.probes import load_probe
 from jtask2vec.tasks.registry import load_task
 
@@ -140,8 +141,11 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
 def _keys_of(raw: dict[str, Any]) -> dict[str, set[str]]:
     suite = Suite.model_validate(raw)
     tasks = {name: load_task(suite.role_spec(name, "source"), None) for name in suite.task_names}
-    targets = {name: load_task(suite.role_spec(name, "target"), None) for name in suite.target_names}
-    return keys.suite_artifact_keys(suite, tasks, load_probe(suite.probe), targets)
+    targets = None
+    if suite.has_target_regime:
+        targets = {name: load_task(suite.role_spec(name, "target"), None) for name in suite.target_names}
+    planned = build_suite_graph(suite, tasks, load_probe(suite.probe), targets).graph.artifact_keys()
+    return {stage: planned.get(stage, set()) for stage in keys.STAGE_VERSIONS}
 
 
 @pytest.fixture(scope="module")

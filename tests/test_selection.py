@@ -13,8 +13,6 @@ from jtask2vec.selection import (
     SELECTORS,
     datasize_scores,
     extract_features,
-    logme,
-    logme_scores,
     random_scores,
     rank_sources,
     scores_table,
@@ -67,18 +65,6 @@ def test_textemb_scores_are_cosines() -> None:
     assert got == pytest.approx({"a": 1.0, "b": 1 / np.sqrt(2)})
     with pytest.raises(DataError, match="target 'x'"):
         textemb_scores(vectors, "x", ["a"])
-
-
-def test_logme_scores_use_each_sources_features() -> None:
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, size=80)
-    good = rng.normal(size=(80, 4)) + 2 * labels[:, None]
-    bad = rng.normal(size=(80, 4))
-    got = logme_scores({"good": good, "bad": bad}, labels, "t", ["good", "bad"])
-    assert got == {"good": logme(good, labels), "bad": logme(bad, labels)}
-    assert rank_sources(got).best == "good"
-    with pytest.raises(DataError, match="source 'other'"):
-        logme_scores({"good": good}, labels, "t", ["good", "other"])
 
 
 def test_scores_table_format() -> None:

@@ -237,6 +237,13 @@ class JobGraph:
     def __iter__(self):
         return iter(self.jobs.values())
 
+    def artifact_keys(self) -> dict[str, set[str]]:
+        """Store kind -> the keys of the artifacts the graph's jobs publish."""
+        out: dict[str, set[str]] = {}
+        for kind, key in self.jobs:
+            out.setdefault(kind, set()).add(key)
+        return out
+
     def closure(self, wanted: Iterable[Job]) -> list[Job]:
         """``wanted`` and every job they transitively need, in the graph's priority order."""
         keep: set[JobId] = set()
@@ -281,7 +288,7 @@ def build_suite_graph(
     probe: keys.ProbeIdentity,
     target_tasks: Mapping[str, Task] | None = None,
 ) -> SuiteGraph:
-    """Every expensive job of ``suite`` (mirrors :func:`jtask2vec.keys.suite_artifact_keys`).
+    """Every expensive job of ``suite`` (its artifacts per store kind: :meth:`JobGraph.artifact_keys`).
 
     ``target_tasks``: the targets as trained in the suite's target regime (``None``: no regime, the
     targets are ``tasks``)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from jtask2vec.config import FisherConfig, Suite, TrainingConfig
+from jtask2vec.config import FisherConfig, TrainingConfig
 from jtask2vec.store import content_key
 from jtask2vec.tasks.base import Task
 
@@ -132,61 +132,3 @@ def selector_scores_key(
             **score_inputs(selectors, layers, seed),
         },
     )
-
-
-def suite_artifact_keys(
-    suite: Suite,
-    tasks: Mapping[str, Task],
-    probe: ProbeIdentity,
-    target_tasks: Mapping[str, Task] | None = None,
-) -> dict[str, set[str]]:
-    """Every artifact key a full run of ``suite`` reads or writes, per stage (no computation needed).
-
-    The plan mirrors the pipeline: a fine-tune per (task, seed); transfer target fine-tunes per (source,
-    target, seed) plus each target's baseline with ``target_training``; an embedding per (task, seed);
-    ``t0`` per seed when the asymmetric distance is evaluated; TextEmb per task and each feature-based
-    selector's score per (source, target, seed) when those baselines are on. ``store gc`` keeps these.
-    """
-    from jtask2vec.selection.feature_based import split_feature_selectors
-
-    target_tasks = tasks if target_tasks is None else target_tasks
-    keys: dict[str, set[str]] = {stage: set() for stage in STAGE_VERSIONS}
-    wanted = set(suite.evaluation.baselines)
-    feature_based, _ = split_feature_selectors(suite.evaluation.baselines)
-    layers = suite.evaluation.feature_layers
-    for seed in suite.seeds:
-        checkpoints = {
-            name: finetune_key(tasks[name], probe, suite.training, seed) for name in suite.task_names
-        }
-        keys["finetune"].update(checkpoints.values())
-        for target in suite.target_names:
-            baseline = finetune_key(target_tasks[target], probe, suite.target_training, seed)
-            keys["finetune"].add(baseline)
-            if suite.has_target_regime:
-                keys["embedding"].add(embedding_key(baseline, suite.fisher, probe, seed))
-            for source in suite.source_names:
-                if source == target:
-                    continue
-                keys["finetune"].add(
-                    finetune_key(
-                        target_tasks[target], probe, suite.target_training, seed, checkpoints[source]
-                    )
-                )
-                if feature_based:
-                    keys["selector-score"].add(
-                        selector_scores_key(
-                            feature_based,
-                            checkpoints[source],
-                            target_tasks[target],
-                            probe,
-                            layers=layers,
-                            seed=seed,
-                        )
-                    )
-        keys["embedding"].update(embedding_key(c, suite.fisher, probe, seed) for c in checkpoints.values())
-        if "asymmetric" in suite.evaluation.distances:
-            keys["trivial-embedding"].add(trivial_embedding_key(probe, suite.fisher, seed, tasks.values()))
-    if "textemb" in wanted:
-        keys["textemb"].update(textemb_key(probe, task) for task in tasks.values())
-        keys["textemb"].update(textemb_key(probe, target_tasks[name]) for name in suite.target_names)
-    return keys

@@ -251,7 +251,8 @@ class Pipeline:
                         )
                     )
                 if "textemb" in wanted:
-                    vectors = {**textemb[0], **{target: textemb[1].get(target, textemb[0].get(target))}}
+                    as_source, as_target = textemb
+                    vectors = {**as_source, target: as_target.get(target, as_source[target])}
                     frames.append(
                         selection.scores_table(
                             "textemb", seed, target, selection.textemb_scores(vectors, target, sources)

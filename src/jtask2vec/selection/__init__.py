@@ -18,12 +18,10 @@ target's scores into rows of the ``scores`` table (see :mod:`jtask2vec.results`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
-from jtask2vec.errors import DataError
 from jtask2vec.results import FLAG_COLUMN, TABLE_COLUMNS
 from jtask2vec.selection.baselines import (
     candidate_sources,
@@ -44,22 +42,6 @@ from jtask2vec.selection.ranking import Ranking, rank_sources
 from jtask2vec.selection.textemb import extract_features, text_embedding
 
 SELECTORS: tuple[str, ...] = ("random", "datasize", "textemb", *FEATURE_SELECTORS)
-
-
-def logme_scores(
-    features: Mapping[str, np.ndarray], labels: np.ndarray, target: str, sources: Iterable[str]
-) -> dict[str, float]:
-    """Score = LogME(features[source], labels).
-
-    ``features[source]``: (N, D) pooled features of the *target's* N training texts through the encoder
-    fine-tuned on ``source`` (:func:`extract_features`); ``labels``: (N,) the target's training labels.
-    """
-    out = {}
-    for s in candidate_sources(target, sources):
-        if s not in features:
-            raise DataError(f"logme: no features of target {target!r} through source {s!r}")
-        out[s] = logme(features[s], labels)
-    return out
 
 
 def scores_table(
@@ -96,7 +78,6 @@ __all__ = [
     "logme",
     "logme_fits",
     "logme_score",
-    "logme_scores",
     "random_scores",
     "rank_sources",
     "score_features",
