@@ -94,6 +94,7 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     # targets limited: their fine-tunes, their own embeddings (new), TextEmb of their version, LogME
     "target_regime.train_size": (30, frozenset({"finetune", "embedding", "textemb", "selector-score"})),
     # where jobs run never changes what they compute
+    "compare_with": (["paper-offline"], NONE),
     "executor.kind": ("ray", NONE),
     "executor.workers": (2, NONE),
     "executor.threads_per_job": (2, NONE),  # last-bit differences only, like the device

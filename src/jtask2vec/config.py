@@ -263,6 +263,11 @@ class Suite(_Strict):
     )
     device: str = Field("auto", description="'auto' (a CUDA GPU when present), 'cpu', 'cuda', 'cuda:1'...")
     executor: ExecutorConfig = ExecutorConfig()
+    compare_with: list[str] = Field(
+        default_factory=list,
+        description="suites whose finished runs (in the same runs folder) the report sets side by side with "
+        "this one, e.g. the natural-size run of an equal-size suite; changes no result",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -289,6 +294,12 @@ class Suite(_Strict):
             unknown = sorted(set(chosen or ()) - names)
             if unknown:
                 raise ValueError(f"{field} names unknown tasks: {', '.join(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _not_compared_with_itself(self) -> Suite:
+        if self.name in self.compare_with:
+            raise ValueError(f"compare_with names the suite itself ({self.name})")
         return self
 
     @property

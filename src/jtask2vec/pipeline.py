@@ -338,9 +338,10 @@ class Pipeline:
 
     def write_report(self, results: RunResults) -> Path:
         from jtask2vec.report import write_report
+        from jtask2vec.report.compare import finished_runs
 
         folder = self.paths.run_dir(self.suite)
-        write_report(results, folder)
+        write_report(results, folder, finished_runs(self.suite.compare_with, self.paths.runs_dir))
         return folder / "report.html"
 
 

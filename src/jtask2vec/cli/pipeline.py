@@ -186,6 +186,7 @@ def report_command(
     """Re-render the report of a finished run from its saved tables."""
     from jtask2vec.pipeline import RunPaths
     from jtask2vec.report import write_report
+    from jtask2vec.report.compare import finished_runs
     from jtask2vec.results import RunResults
 
     cfg = suite_from_options(suite, set_)
@@ -194,5 +195,5 @@ def report_command(
         raise ConfigError(
             f"{folder}: no finished run of suite {cfg.name!r}; run `jtask2vec run --suite {suite}`"
         )
-    write_report(RunResults.load(folder), folder)
+    write_report(RunResults.load(folder), folder, finished_runs(cfg.compare_with, runs_dir))
     console.print(f"[bold green]Report:[/] {folder / 'report.html'}")

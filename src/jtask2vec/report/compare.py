@@ -190,23 +190,8 @@ def _conclusions(
 SAME_WORDS = {True: "same", False: "changed", None: "n/a"}
 
 
-def compare_runs(a: RunResults, b: RunResults, label_a: str = "A", label_b: str = "B") -> list[Block]:
-    """The comparison as report blocks (see the module docstring)."""
-    da, db = collect(a), collect(b)
-    labels = (label_a, label_b)
-    blocks: list[Block] = [
-        Heading(1, f"jtask2vec comparison: {label_a} vs {label_b}"),
-        Bullets([_run_line(label_a, a, da), _run_line(label_b, b, db)]),
-        Heading(2, "Conclusions side by side"),
-    ]
-    rows = _conclusions(a, b, da, db)
-    blocks.append(
-        Table(
-            ["question", label_a, label_b, "conclusion"],
-            [[Cell(q), Cell(x), Cell(y), Cell(SAME_WORDS[s], bold=s is False)] for q, x, y, s in rows],
-            numeric=[False, False, False, False],
-        )
-    )
+def conclusions_summary(rows: list[tuple[str, str, str, bool | None]]) -> str:
+    """One sentence: which conclusions change between the runs, and which cannot be compared."""
     changed = [q for q, _, _, s in rows if s is False]
     open_ = [q for q, _, _, s in rows if s is None]
     summary = (
@@ -216,7 +201,44 @@ def compare_runs(a: RunResults, b: RunResults, label_a: str = "A", label_b: str 
     )
     if open_:
         summary += f" Not comparable (missing in a run, or no intervals): {'; '.join(open_)}."
-    blocks.append(Paragraph(summary))
+    return summary
+
+
+def comparison_findings(a: RunResults, b: RunResults, label_a: str, label_b: str) -> list[str]:
+    """The comparison's answers as sentences for a report's Findings: whether similarity predicts transfer
+    better in ``b`` than in ``a`` (with the interval of the difference), and which conclusions change."""
+    da, db = collect(a), collect(b)
+    summary = conclusions_summary(_conclusions(a, b, da, db))
+    return [*_prediction_sentences(a, b, da, db, (label_a, label_b)), f"Against {label_a}: {summary}"]
+
+
+def compare_runs(
+    a: RunResults,
+    b: RunResults,
+    label_a: str = "A",
+    label_b: str = "B",
+    *,
+    level: int = 1,
+    title: str | None = None,
+) -> list[Block]:
+    """The comparison as report blocks (see the module docstring); its headings start at ``level`` (2 to
+    include it as a section of a run's report)."""
+    da, db = collect(a), collect(b)
+    labels = (label_a, label_b)
+    blocks: list[Block] = [
+        Heading(level, title or f"jtask2vec comparison: {label_a} vs {label_b}"),
+        Bullets([_run_line(label_a, a, da), _run_line(label_b, b, db)]),
+        Heading(level + 1, "Conclusions side by side"),
+    ]
+    rows = _conclusions(a, b, da, db)
+    blocks.append(
+        Table(
+            ["question", label_a, label_b, "conclusion"],
+            [[Cell(q), Cell(x), Cell(y), Cell(SAME_WORDS[s], bold=s is False)] for q, x, y, s in rows],
+            numeric=[False, False, False, False],
+        )
+    )
+    blocks.append(Paragraph(conclusions_summary(rows)))
     if prediction := _prediction_sentences(a, b, da, db, labels):
         blocks.append(Bullets(prediction))
     blocks.append(
@@ -230,7 +252,7 @@ def compare_runs(a: RunResults, b: RunResults, label_a: str = "A", label_b: str 
     )
     metrics = [f.metric for f in distance_findings(da.evaluation)]
     metrics += [f.metric for f in distance_findings(db.evaluation) if f.metric not in metrics]
-    blocks.append(Heading(2, "Selectors in both runs"))
+    blocks.append(Heading(level + 1, "Selectors in both runs"))
     tables = [t for m in metrics if (t := _metric_table(m, a, b, da, db, labels)) is not None]
     if not tables:
         blocks.append(Paragraph("Selectors: not comparable (an evaluation table is missing)."))
@@ -260,6 +282,16 @@ def load_run(folder: str | Path) -> RunResults:
     if not (folder / "results.json").is_file():
         raise ConfigError(f"{folder}: not a finished run folder (no results.json)")
     return RunResults.load(folder)
+
+
+def finished_runs(names: list[str], runs_dir: str | Path) -> dict[str, RunResults | None]:
+    """The finished run of each suite in ``names`` under ``runs_dir`` (``runs_dir/<name>``), or None where
+    that suite has not finished a run there (a suite's ``compare_with``)."""
+    out: dict[str, RunResults | None] = {}
+    for name in names:
+        folder = Path(runs_dir) / name
+        out[name] = RunResults.load(folder) if (folder / "results.json").is_file() else None
+    return out
 
 
 def write_comparison(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from jtask2vec.report.data import ReportData, collect
 from jtask2vec.report.render import Block, Bullets, Figure, Heading, Paragraph, to_html, to_markdown
+from jtask2vec.report.sections.comparison import Compared, comparison_sentences, comparisons_section
 from jtask2vec.report.sections.environment import provenance_section
 from jtask2vec.report.sections.evaluation import selection_section
 from jtask2vec.report.sections.findings import findings_section
@@ -37,9 +38,12 @@ class ReportPaths:
     tables: dict[str, Path] = field(default_factory=dict)  # table name -> CSV (long tables and pivots)
 
 
-def write_report(results: RunResults, folder: str | Path) -> ReportPaths:
+def write_report(results: RunResults, folder: str | Path, compared: Compared | None = None) -> ReportPaths:
     """Write ``report.md``, a self-contained ``report.html``, ``figures/*.png``, every long table as CSV
     (via :meth:`RunResults.save`) and the pivoted Tables 2-4 as CSV, all atomically, into ``folder``.
+
+    ``compared``: the runs of the suite's ``compare_with`` (:func:`finished_runs`; None where a suite has no
+    finished run), each set side by side with this one in its own section and answered in the Findings.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -54,7 +58,7 @@ def write_report(results: RunResults, folder: str | Path) -> ReportPaths:
         atomic_write_bytes(path, fig.png)
         figure_paths[name] = path
     _remove_stale(folder, set(figure_paths.values()) | set(tables.values()))
-    blocks = _document(results, data, figs, sorted(p.name for p in tables.values()))
+    blocks = _document(results, data, figs, sorted(p.name for p in tables.values()), compared or {})
     title = f"jtask2vec report: {results.suite.name}"
     md_path, html_path = folder / "report.md", folder / "report.html"
     atomic_write_text(md_path, to_markdown(blocks))
@@ -117,14 +121,14 @@ def _make_figures(data: ReportData) -> dict[str, Figure]:
 
 
 def _document(
-    results: RunResults, data: ReportData, figs: dict[str, Figure], files: list[str]
+    results: RunResults, data: ReportData, figs: dict[str, Figure], files: list[str], compared: Compared
 ) -> list[Block]:
     suite = results.suite
     blocks: list[Block] = [Heading(1, f"jtask2vec report: {suite.name}")]
     if suite.description:
         blocks.append(Paragraph(suite.description))
     blocks += [Heading(2, "Verdict"), Bullets(verdict(results, data))]
-    blocks += findings_section(data)
+    blocks += findings_section(data, comparison_sentences(results, compared))
     blocks += tasks_section(results, data)
     blocks += table2_section(data)
     blocks += table3_section(data)
@@ -132,5 +136,6 @@ def _document(
     blocks += kinds_section(data)
     blocks += table4_section(data, figs)
     blocks += selection_section(results, data)
+    blocks += comparisons_section(results, compared)
     blocks += provenance_section(results, files)
     return blocks

@@ -1,7 +1,10 @@
-"""Findings: which distance works best (with intervals) and whether TASK2VEC groups tasks of a kind; the
-cross-run questions (limited vs full size, equal size) are answered by ``jtask2vec compare``."""
+"""Findings: which distance works best (with intervals), whether TASK2VEC groups tasks of a kind, and the
+cross-run questions (limited vs full size, equal vs natural size) when the suite names runs to compare with
+(``compare_with``; otherwise ``jtask2vec compare`` answers them)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.evaluation_grid import lower_is_better
@@ -57,21 +60,28 @@ def kinds_sentence(data: ReportData) -> str | None:
     return text + " (table below)."
 
 
-def findings_section(data: ReportData) -> list[Block]:
+def findings_section(data: ReportData, comparisons: Sequence[str] = ()) -> list[Block]:
+    """``comparisons``: sentences answering the cross-run questions (:func:`comparison_sentences`)."""
     blocks: list[Block] = [Heading(2, "Findings")]
     findings = distance_findings(data.evaluation)
     items = [distance_sentence(f) for f in findings]
     if (kinds := kinds_sentence(data)) is not None:
         items.append(kinds)
+    items += comparisons
     if not items:
         return [*blocks, not_run("Findings (no evaluation and no task kinds)")]
     blocks.append(Bullets(items))
+    cross_run = (
+        "The comparisons with other runs are in full at the end of the report (Compared with ...)."
+        if comparisons
+        else "Whether similarity predicts transfer better in one regime than another (limited vs full size, "
+        "equal vs natural size) compares two runs: name the other suite in the suite's compare_with, or "
+        "run jtask2vec compare RUN_DIR_A RUN_DIR_B."
+    )
     blocks.append(
         Paragraph(
             "Which distance works best: per headline metric, the best TASK2VEC distance and its interval "
-            "(as in the evaluation table), against the next distance and against random. Whether similarity "
-            "predicts transfer better in one regime than another (limited vs full size, equal vs natural "
-            "size) compares two runs, with the command jtask2vec compare RUN_DIR_A RUN_DIR_B.",
+            "(as in the evaluation table), against the next distance and against random. " + cross_run,
             note=True,
         )
     )

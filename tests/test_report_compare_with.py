@@ -1,0 +1,86 @@
+"""A suite's ``compare_with``: the report of a run sets the named suites' finished runs beside it (a section
+each, and the answers in the Findings), says what to run when one is missing, and changes no result."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from jtask2vec.config import Suite
+from jtask2vec.report import write_report
+from jtask2vec.report.compare import finished_runs, welch_difference
+from jtask2vec.report.format import fmt_interval
+from test_report_zoo import FULL, LIMITED
+
+
+def _findings(md: str) -> str:
+    return md.split("## Findings", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_report_sets_a_compared_run_beside_this_one(tmp_path: Path) -> None:
+    paths = write_report(LIMITED, tmp_path / "limited", {"full": FULL})
+    md = paths.markdown.read_text(encoding="utf-8").replace("\\", "")
+    d = welch_difference(np.array([0.10, 0.20, 0.15]), np.array([0.70, 0.60, 0.65]), 0.95)
+    answer = (
+        "Does similarity predict transfer better in limited than in full? On spearman, task2vec:cosine goes "
+        f"from 0.150 [0.100, 0.200] to 0.650 [0.600, 0.700]: difference "
+        f"{fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True)}, better in limited beyond seed noise."
+    )
+    findings = _findings(md)
+    assert answer in findings
+    assert (
+        "Against full: The conclusions differ on: best TASK2VEC distance on top1_hit; best TASK2VEC distance "
+        "on spearman; targets whose best transfer beats no transfer." in findings
+    )
+    section = md.split("## Compared with full", 1)[1]
+    assert "### Conclusions side by side" in section and "### Selectors in both runs" in section
+    assert "| targets whose best transfer beats no transfer | 0 of 3 | 1 of 3 | **changed** |" in section
+    html = paths.html.read_text(encoding="utf-8")
+    assert "<h2" in html and "Compared with full" in html
+
+
+def test_a_missing_compared_run_says_what_to_run(tmp_path: Path) -> None:
+    md = write_report(LIMITED, tmp_path / "limited", {"full": None}).markdown.read_text(encoding="utf-8")
+    hint = "No finished run of suite full in this runs folder: run jtask2vec run --suite full"
+    assert hint in _findings(md)
+    assert hint in md.split("## Compared with full", 1)[1]
+    alone = write_report(LIMITED, tmp_path / "alone").markdown.read_text(encoding="utf-8")
+    assert "Compared with" not in alone
+
+
+def test_finished_runs_reads_only_finished_run_folders(tmp_path: Path) -> None:
+    FULL.save(tmp_path / "full")
+    (tmp_path / "half").mkdir()  # a run folder without results.json: not finished
+    got = finished_runs(["full", "half", "never"], tmp_path)
+    assert list(got) == ["full", "half", "never"]
+    assert got["half"] is None and got["never"] is None
+    assert got["full"] is not None and got["full"].suite.name == "full"
+    assert got["full"].per_target.equals(FULL.per_target)
+
+
+def test_a_suite_cannot_compare_with_itself() -> None:
+    raw = LIMITED.suite.model_dump(mode="json") | {"compare_with": ["limited"]}
+    with pytest.raises(ValidationError, match="compare_with names the suite itself"):
+        Suite.model_validate(raw)
+
+
+@pytest.mark.slow
+def test_report_command_adds_the_comparisons_of_the_suite(tmp_path: Path) -> None:
+    FULL.save(tmp_path / "full")
+    LIMITED.save(tmp_path / "limited")
+    suite_file = tmp_path / "limited.yaml"
+    suite = LIMITED.suite.model_dump(mode="json") | {"compare_with": ["full", "missing"]}
+    suite_file.write_text(yaml.safe_dump(suite, allow_unicode=True), encoding="utf-8")
+    cmd = [sys.executable, "-m", "jtask2vec", "report", "--suite", str(suite_file)]
+    cmd += ["--runs-dir", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    md = (tmp_path / "limited" / "report.md").read_text(encoding="utf-8")
+    assert "## Compared with full" in md and "## Compared with missing" in md
+    assert "better in limited beyond seed noise" in md.replace("\\", "")
