@@ -44,3 +44,13 @@ def test_zoo_tasks_load_in_both_roles(shared_data_dir: Path, name: str) -> None:
         assert limit is None or target.split_sizes()["train"] == min(limit, source.split_sizes()["train"])
         assert target.split_sizes()["test"] == source.split_sizes()["test"]
     assert pairs >= 1 if name != "equal-size" else pairs == 0  # equal-size: single-sentence tasks only
+
+
+def test_paper_offline_limited_is_paper_offline_with_small_targets() -> None:
+    """Only the target regime differs, so its sources' fine-tunes and embeddings are paper-offline's."""
+    full, limited = load_suite("paper-offline"), load_suite("paper-offline-limited")
+    assert limited.target_regime.train_size == 500 and limited.source_regime == full.source_regime
+    assert limited.compare_with == ["paper-offline"]
+    assert load_suite("equal-size").compare_with == ["paper-offline"]
+    same = {"tasks", "probe", "training", "transfer_training", "fisher", "evaluation", "seeds", "sources"}
+    assert {f: getattr(limited, f) for f in same} == {f: getattr(full, f) for f in same}
