@@ -242,3 +242,35 @@ def test_tied_with_best_follows_the_one_sided_paired_t_definition():
             >= 0.1
         }
         assert tied["t"] == expected, case
+
+
+def test_intervals_of_bounded_metrics_are_clipped_to_their_range() -> None:
+    """Right in seeds 0 and 1, reversed in seed 2: the t intervals of top-1 and Spearman reach past their
+    bounds and are clipped to them; an interval inside its range is the plain t interval."""
+    from scipy import stats
+
+    quality = {"a": 0.06, "b": 0.03, "c": 0.0}
+    rows, scores = [], []
+    for seed in (0, 1, 2):
+        for src, q in quality.items():
+            rows.append((src, "t", seed, 0.8 + q, 0.8 + q, 0.8 + q, q))
+            scores.append(("sel", seed, "t", src, q if seed < 2 else -q))
+    transfer = pd.DataFrame(
+        rows, columns=["source", "target", "seed", "accuracy", "macro_f1", "balanced_accuracy", "gain"]
+    )
+    scores_df = pd.DataFrame(scores, columns=["selector", "seed", "target", "source", "score"])
+    evaluation, _ = evaluate_selectors(scores_df, transfer, random_reference=False)
+    ev = evaluation.set_index("metric")
+
+    def t_interval(values: list[float]) -> tuple[float, float]:
+        v = np.asarray(values)
+        half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+        return v.mean() - half, v.mean() + half
+
+    assert t_interval([1, 1, 0])[0] < 0 and t_interval([1, 1, 0])[1] > 1  # about [-0.77, 2.10]
+    assert (ev.at["top1_hit", "ci_low"], ev.at["top1_hit", "ci_high"]) == (0.0, 1.0)
+    assert (ev.at["spearman", "ci_low"], ev.at["spearman", "ci_high"]) == (-1.0, 1.0)
+    low, high = t_interval([0.0, 0.0, 0.06])  # regret@1: the low end clipped at 0, the high end kept
+    assert low < 0 and ev.at["regret@1", "ci_low"] == 0.0
+    assert ev.at["regret@1", "ci_high"] == pytest.approx(high, abs=1e-12)
+    assert ev.at["regret@1", "mean"] == pytest.approx(0.02, abs=1e-12)

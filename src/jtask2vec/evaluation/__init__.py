@@ -38,6 +38,7 @@ over targets, then seeds). The ``ci_method`` column of ``evaluation`` says which
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -55,6 +56,7 @@ from jtask2vec.evaluation.intervals import bootstrap_mean_ci, hierarchical_boots
 from jtask2vec.evaluation.metrics import (
     BEST_ATOL,
     expected_topk_max,
+    metric_bounds,
     minmax_gains,
     ndcg,
     random_expected_metrics,
@@ -126,6 +128,8 @@ def evaluate_selectors(
             seed=seed,
             resample_targets=resample_targets,
         )
+        lo, hi = metric_bounds(str(metric))
+        low, high = (low, high) if math.isnan(low) else (max(low, lo), min(high, hi))
         ok = g.dropna(subset=["value"])
         if metric.endswith("_pooled"):
             pairs = per_target[(per_target["selector"] == selector) & (per_target["target"] != POOLED)]

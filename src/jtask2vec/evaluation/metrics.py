@@ -34,6 +34,21 @@ BEST_ATOL = 1e-9  # accuracies within this of the best count as best
 EXP_GAIN_SCALE = 100.0  # gain 2^(100·acc) − 1
 
 
+def metric_bounds(metric: str) -> tuple[float, float]:
+    """The range every value of ``metric`` lies in (``±inf`` where open): an interval of its mean is clipped
+    to it, since a t interval of a bounded mean can reach past the bound (e.g. top-1 ``1.0 ± 0.2``)."""
+    base = metric.split("@", 1)[0]
+    if base in ("top1_hit", "top1_tied_hit", "ndcg", "ndcg_exp", "regret"):
+        return 0.0, 1.0  # hit rates, NDCG, and a regret in accuracy units (accuracies are in [0, 1])
+    if base == "regret_rel":
+        return 0.0, 100.0  # a percentage of the best accuracy
+    if base.startswith(("spearman", "kendall")):
+        return -1.0, 1.0
+    if base in ("robs", "tror"):
+        return 1.0, math.inf  # ranks
+    return -math.inf, math.inf
+
+
 def _best_mask(values: np.ndarray) -> np.ndarray:
     return values >= values.max() - BEST_ATOL
 
