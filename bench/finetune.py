@@ -34,10 +34,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from jtask2vec.classify import tokenize
 from jtask2vec.config import ProbeConfig, TaskSpec, TrainingConfig
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import load_probe
-from jtask2vec.training import tokenize, train_classifier
+from jtask2vec.training import train_classifier
 
 
 def load_bench_task(data_dir: str | None):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from jtask2vec.classify import collate, tokenize
 from jtask2vec.config import FisherConfig, TrainingConfig
 from jtask2vec.errors import DataError
 from jtask2vec.fisher import diagonal_fisher
@@ -19,7 +20,7 @@ from jtask2vec.selection.textemb import extract_features, text_embedding
 from jtask2vec.tasks.base import Provenance, Task
 from jtask2vec.tasks.registry import load_task, task_spec
 from jtask2vec.text_inputs import encode, pad
-from jtask2vec.training import collate, finetune, tokenize
+from jtask2vec.training import finetune
 
 PAIRS = [
     ("駅の前の店は美味しい。", "店は美味しい。"),

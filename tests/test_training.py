@@ -11,22 +11,20 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from jtask2vec import training as training_module
 from jtask2vec.checkpoints import load_classifier, load_finetuned, save_classifier
+from jtask2vec.classify import (
+    bucketed_batches,
+    classification_metrics,
+    collate,
+    evaluate_classifier,
+    tokenize,
+)
 from jtask2vec.config import TrainingConfig
 from jtask2vec.errors import ConfigError, DataError, ProbeError
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import load_probe
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.synthetic import make_synthetic_task
-from jtask2vec.training import (
-    FinetuneResult,
-    bucketed_batches,
-    classification_metrics,
-    collate,
-    evaluate_classifier,
-    finetune,
-    finetune_key,
-    tokenize,
-)
+from jtask2vec.training import FinetuneResult, finetune, finetune_key
 
 FAST = TrainingConfig(epochs=5, learning_rate=3e-3, batch_size=16, warmup_ratio=0.1)
 
