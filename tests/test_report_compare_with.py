@@ -84,3 +84,23 @@ def test_report_command_adds_the_comparisons_of_the_suite(tmp_path: Path) -> Non
     md = (tmp_path / "limited" / "report.md").read_text(encoding="utf-8")
     assert "## Compared with full" in md and "## Compared with missing" in md
     assert "better in limited beyond seed noise" in md.replace("\\", "")
+
+
+def test_with_a_target_regime_the_similarity_captions_say_what_rows_and_columns_are(tmp_path: Path) -> None:
+    from jtask2vec.config import RegimeConfig
+    from test_report import make_results
+
+    note = "columns are the tasks as targets, embedded from their fine-tune in the target regime"
+    plain = make_results()
+    md = write_report(plain, tmp_path / "plain").markdown.read_text(encoding="utf-8")
+    assert note not in md
+    limited = make_results()
+    limited.suite = limited.suite.model_copy(
+        update={"source_regime": RegimeConfig(train_size=4000), "target_regime": RegimeConfig(train_size=500)}
+    )
+    md = write_report(limited, tmp_path / "limited").markdown.read_text(encoding="utf-8")
+    table3 = md.split("## Table 3", 1)[1].split("\n## ", 1)[0]
+    assert f"on at most 4,000 training examples); {note} (at most 500 training examples)" in table3
+    heatmaps = md.split("## Task similarity for each distance", 1)[1].split("\n## ", 1)[0]
+    n_heatmaps = len(limited.distances["distance"].unique())
+    assert heatmaps.count(note) == 2 * n_heatmaps  # each heatmap: its alt text and its caption

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from jtask2vec.config import Suite
 from jtask2vec.report.clustering import can_cluster, cluster_order
 from jtask2vec.report.evaluation_grid import EvaluationGrid, evaluation_grid
 from jtask2vec.report.kinds import KindSeparation, kind_separation, task_kinds
@@ -51,6 +52,7 @@ class ReportData:
     transfer_long: pd.DataFrame = field(default_factory=pd.DataFrame)  # Table 4 in full, one row per cell
     confidence: float = 0.95  # of the report's own intervals (the suite's evaluation confidence)
     kind_tests: dict[str, KindSeparation | None] = field(default_factory=dict)  # per distance
+    regime_note: str = ""  # with a target regime: how to read the similarity matrices (rows vs columns)
 
     def distance(self, name: str) -> pd.DataFrame:
         """The mean distance matrix of ``name`` (a cosine-like similarity turned back into ``1 − s``)."""
@@ -111,4 +113,21 @@ def collect(results: RunResults) -> ReportData:
         transfer_long=transfer_long(results, order),
         confidence=results.suite.evaluation.confidence,
         kind_tests=kind_tests,
+        regime_note=regime_note(results.suite),
+    )
+
+
+def regime_note(suite: Suite) -> str:
+    """With a target regime the similarity matrices are not symmetric: say what rows and columns are."""
+    if not suite.has_target_regime:
+        return ""
+
+    def size(n: int | None) -> str:
+        return f"at most {n:,} training examples" if n is not None else "the whole training split"
+
+    return (
+        f"Rows are the tasks as sources (fine-tuned and embedded on {size(suite.source_regime.train_size)}); "
+        f"columns are the tasks as targets, embedded from their fine-tune in the target regime "
+        f"({size(suite.target_regime.train_size)}), as the selectors see them. So the matrix is not "
+        "symmetric; the dendrogram clusters on its symmetric part (D + Dᵀ) / 2."
     )

@@ -27,7 +27,7 @@ def table3_section(data: ReportData) -> list[Block]:
         Paragraph(
             "Raw cosine similarity cos(a, b) = 1 − cosine distance of the Fisher task vectors, mean ± "
             "standard deviation over seeds, to 4 decimals. The diagonal is 1 by definition where self-pairs "
-            "were not stored." + wide_note(data.table3, "table3_cosine_std.csv"),
+            "were not stored." + wide_note(data.table3, "table3_cosine_std.csv") + sep(data.regime_note),
             note=True,
         )
     )
@@ -47,6 +47,11 @@ def similarity_section(data: ReportData, figs: dict[str, Figure]) -> list[Block]
             Paragraph("Dendrogram: not drawn (needs a symmetric distance between at least two tasks).")
         )
     return blocks
+
+
+def sep(note: str) -> str:
+    """``note`` as a following sentence of a caption ("" stays "")."""
+    return f" {note}" if note else ""
 
 
 def clustered_note(data: ReportData) -> str:
@@ -94,7 +99,7 @@ def similarity_figures(data: ReportData) -> dict[str, Figure]:
             )
             caption = (
                 f"Similarity 1 − d for the {name} distance ({seeds_note}); higher = more similar. "
-                f"The colour range spans the off-diagonal cells only. {order_note}"
+                f"The colour range spans the off-diagonal cells only. {order_note}" + sep(data.regime_note)
             )
         else:
             png = figures.heatmap(
@@ -112,6 +117,7 @@ def similarity_figures(data: ReportData) -> dict[str, Figure]:
                 f"The {name} distance ({seeds_note}); lower = closer, so lighter (yellow) = more similar"
                 + ("; asymmetric: read from row to column. " if not is_symmetric(name) else ". ")
                 + order_note
+                + sep(data.regime_note)
             )
         figs[f"similarity_{name}"] = Figure(f"figures/similarity_{slug(name)}.png", caption, png)
     chosen = data.cluster_distance
