@@ -136,7 +136,7 @@ SelectorName = Literal[
     "knn",
 ]
 # Every selector is on by default: the feature-based ones share one forward pass per (source, target, seed)
-# and each scores a pair in about a second or less (bench/selectors.py).
+# and each scores a pair in about a second or less (bench/selector_speed.py).
 ALL_SELECTORS: list[SelectorName] = list(SelectorName.__args__)
 
 

@@ -7,26 +7,19 @@ and of the process CPU time (``time.process_time``, all threads of this process;
 machine it is the steadier figure). Then ``slowest_selector_seconds=<t>`` and ``slowest_over_logme=<ratio>``
 (both from the wall times; ``slowest_selector_cpu_seconds`` is the CPU-time counterpart).
 
-    python bench/selectors.py [--examples 5000] [--dims 768] [--repeats 3] [--threads 1]
+    python bench/selector_speed.py [--examples 5000] [--dims 768] [--repeats 3] [--threads 1]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import statistics
+import time
 
-# This file is named like the standard library's ``selectors`` module: drop its folder from the path before
-# anything imports ``subprocess``/``asyncio`` (which import ``selectors``).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from jtask2vec.selection.feature_based import FEATURE_SELECTORS, score_features  # noqa: E402
-from jtask2vec.selection.features import TargetFeatures  # noqa: E402
+from jtask2vec.selection.feature_based import FEATURE_SELECTORS, score_features
+from jtask2vec.selection.features import TargetFeatures
 
 
 def structured_features(n: int, d: int, seed: int = 0) -> tuple[TargetFeatures, np.ndarray]:
