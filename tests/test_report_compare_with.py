@@ -104,3 +104,22 @@ def test_with_a_target_regime_the_similarity_captions_say_what_rows_and_columns_
     heatmaps = md.split("## Task similarity for each distance", 1)[1].split("\n## ", 1)[0]
     n_heatmaps = len(limited.distances["distance"].unique())
     assert heatmaps.count(note) == 2 * n_heatmaps  # each heatmap: its alt text and its caption
+
+
+def test_findings_judge_a_distance_against_the_exact_random_expectation(tmp_path: Path) -> None:
+    """A distance whose Spearman interval excludes 0 beats chance: judged against random:expected (exactly
+    0), not against the wide interval of the random selector's single draw per seed."""
+    from jtask2vec.report.data import collect
+    from jtask2vec.report.findings import distance_findings
+    from test_report_zoo import _run
+
+    spearman = {"task2vec:cosine": [0.60, 0.70, 0.65], "random": [0.45, -0.30, 0.60]}
+    top1 = {"task2vec:cosine": 0.6, "random": 0.4, "random:expected": 0.25}
+    with_expected = _run("x", {**spearman, "random:expected": [0.0, 0.0, 0.0]}, top1, [False] * 3)
+    found = {f.metric: f for f in distance_findings(collect(with_expected).evaluation)}["spearman"]
+    assert (found.random_name, found.versus_random) == ("random:expected", "better")
+    without = _run("x", spearman, top1, [False] * 3)
+    found = {f.metric: f for f in distance_findings(collect(without).evaluation)}["spearman"]
+    assert (found.random_name, found.versus_random) == ("random", "overlap")
+    text = write_report(with_expected, tmp_path / "x").markdown.read_text(encoding="utf-8")
+    assert "Against chance (random:expected 0.000 [0.000, 0.000]) it is better than chance beyond" in text

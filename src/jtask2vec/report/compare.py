@@ -176,7 +176,7 @@ def _conclusions(
         rx = x.versus_random if x and x.versus_random else MISSING
         ry = y.versus_random if y and y.versus_random else MISSING
         known = MISSING not in (rx, ry) and "n/a" not in (rx, ry)
-        out.append((f"best distance vs random on {metric}", rx, ry, (rx == ry) if known else None))
+        out.append((f"best distance vs chance on {metric}", rx, ry, (rx == ry) if known else None))
     ka, kb = targets_beating_baseline(a), targets_beating_baseline(b)
     share = [MISSING if k is None else f"{k[0]} of {k[1]}" for k in (ka, kb)]
     same_share = None if ka is None or kb is None else (ka[0] > 0) == (kb[0] > 0)
@@ -244,8 +244,9 @@ def compare_runs(
     blocks.append(
         Paragraph(
             "Best distance: the TASK2VEC selector with the best mean on the metric ('same' when the two runs "
-            "share one). Versus random: the best distance's interval against random's (better / overlap / "
-            "worse). Targets: 'same' when both runs have some, or both have none, beyond seed noise. "
+            "share one). Versus chance: the best distance's interval against random:expected's (else "
+            "random's): better / overlap / worse. Targets: 'same' when both runs have some, or both have "
+            "none, beyond seed noise. "
             "Same-kind: the permutation test of the report's per-kind section on the dendrogram distance.",
             note=True,
         )

@@ -22,7 +22,10 @@ from jtask2vec.report.evaluation_grid import (
 from jtask2vec.report.format import fmt_interval
 from jtask2vec.results import RunResults
 
-RANDOM = "random"
+# The chance level a distance is judged against: the exact expectation over uniformly random rankings
+# (per target and seed) where the run has it, else the single random draw per seed (whose interval also
+# carries the noise of that one draw, so it hides real leads).
+RANDOM_REFERENCES = ("random:expected", "random")
 
 
 def headline_metrics(metrics: list[str]) -> list[str]:
@@ -66,6 +69,7 @@ class DistanceFinding:
     versus_runner_up: str  # better / overlap / n/a
     versus_random: str  # better / overlap / worse / n/a, or "" when random was not evaluated
     random_text: str
+    random_name: str  # the reference: random:expected, else random ("" when neither was evaluated)
     best_overall: list[str]  # best selector of all, TASK2VEC or not
 
 
@@ -83,7 +87,10 @@ def distance_findings(grid: EvaluationGrid | None) -> list[DistanceFinding]:
         rest = [s for s in t2v if s not in best and not np.isnan(grid.mean.at[s, metric])]
         ordered = sorted(rest, key=lambda s: grid.mean.at[s, metric], reverse=not lower_is_better(metric))
         runner = ordered[0] if ordered else None
-        has_random = RANDOM in grid.mean.index and not np.isnan(grid.mean.at[RANDOM, metric])
+        chance = next(
+            (r for r in RANDOM_REFERENCES if r in grid.mean.index and not np.isnan(grid.mean.at[r, metric])),
+            None,
+        )
         out.append(
             DistanceFinding(
                 metric=metric,
@@ -92,8 +99,9 @@ def distance_findings(grid: EvaluationGrid | None) -> list[DistanceFinding]:
                 runner_up=runner,
                 runner_up_text=cell_text(grid, runner, metric) if runner else "",
                 versus_runner_up=compare_cells(grid, lead, runner, metric) if runner else "n/a",
-                versus_random=compare_cells(grid, lead, RANDOM, metric) if has_random else "",
-                random_text=cell_text(grid, RANDOM, metric) if has_random else "",
+                versus_random=compare_cells(grid, lead, chance, metric) if chance else "",
+                random_text=cell_text(grid, chance, metric) if chance else "",
+                random_name=chance or "",
                 best_overall=grid.best(metric),
             )
         )

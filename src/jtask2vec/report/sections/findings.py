@@ -19,10 +19,10 @@ LEAD_WORDS = {
     "n/a": "without intervals the lead cannot be judged against seed noise",
 }
 RANDOM_WORDS = {
-    "better": "better than random beyond seed noise",
-    "overlap": "not distinguishable from random",
-    "worse": "worse than random beyond seed noise",
-    "n/a": "not comparable with random without intervals",
+    "better": "better than chance beyond seed noise",
+    "overlap": "not distinguishable from chance",
+    "worse": "worse than chance beyond seed noise",
+    "n/a": "not comparable with chance without intervals",
 }
 
 
@@ -36,7 +36,7 @@ def distance_sentence(f: DistanceFinding) -> str:
         text += f"; next is {f.runner_up} at {f.runner_up_text}: {LEAD_WORDS[f.versus_runner_up]}"
     text += "."
     if f.versus_random:
-        text += f" Against random ({f.random_text}) it is {RANDOM_WORDS[f.versus_random]}."
+        text += f" Against chance ({f.random_name} {f.random_text}) it is {RANDOM_WORDS[f.versus_random]}."
     if f.best_overall and not set(f.best_overall) & set(f.best):
         text += f" The best selector overall is {join_words(f.best_overall)}."
     return text
@@ -81,7 +81,9 @@ def findings_section(data: ReportData, comparisons: Sequence[str] = ()) -> list[
     blocks.append(
         Paragraph(
             "Which distance works best: per headline metric, the best TASK2VEC distance and its interval "
-            "(as in the evaluation table), against the next distance and against random. " + cross_run,
+            "(as in the evaluation table), against the next distance and against chance: random:expected, "
+            "the exact expectation over uniformly random rankings (else the random selector's single draw "
+            "per seed); intervals that do not overlap count as a difference. " + cross_run,
             note=True,
         )
     )
