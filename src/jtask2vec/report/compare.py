@@ -204,10 +204,15 @@ def conclusions_summary(rows: list[tuple[str, str, str, bool | None]]) -> str:
     return summary
 
 
-def comparison_findings(a: RunResults, b: RunResults, label_a: str, label_b: str) -> list[str]:
+Collected = tuple[ReportData, ReportData]  # ``collect(a), collect(b)``, when the caller has them already
+
+
+def comparison_findings(
+    a: RunResults, b: RunResults, label_a: str, label_b: str, data: Collected | None = None
+) -> list[str]:
     """The comparison's answers as sentences for a report's Findings: whether similarity predicts transfer
     better in ``b`` than in ``a`` (with the interval of the difference), and which conclusions change."""
-    da, db = collect(a), collect(b)
+    da, db = data or (collect(a), collect(b))
     summary = conclusions_summary(_conclusions(a, b, da, db))
     return [*_prediction_sentences(a, b, da, db, (label_a, label_b)), f"Against {label_a}: {summary}"]
 
@@ -220,10 +225,11 @@ def compare_runs(
     *,
     level: int = 1,
     title: str | None = None,
+    data: Collected | None = None,
 ) -> list[Block]:
     """The comparison as report blocks (see the module docstring); its headings start at ``level`` (2 to
     include it as a section of a run's report)."""
-    da, db = collect(a), collect(b)
+    da, db = data or (collect(a), collect(b))
     labels = (label_a, label_b)
     blocks: list[Block] = [
         Heading(level, title or f"jtask2vec comparison: {label_a} vs {label_b}"),

@@ -13,7 +13,13 @@ import pandas as pd
 
 from jtask2vec.report.data import ReportData, collect
 from jtask2vec.report.render import Block, Bullets, Figure, Heading, Paragraph, to_html, to_markdown
-from jtask2vec.report.sections.comparison import Compared, comparison_sentences, comparisons_section
+from jtask2vec.report.sections.comparison import (
+    Compared,
+    Comparison,
+    comparison_sentences,
+    comparisons,
+    comparisons_section,
+)
 from jtask2vec.report.sections.environment import provenance_section
 from jtask2vec.report.sections.evaluation import selection_section
 from jtask2vec.report.sections.findings import findings_section
@@ -58,7 +64,8 @@ def write_report(results: RunResults, folder: str | Path, compared: Compared | N
         atomic_write_bytes(path, fig.png)
         figure_paths[name] = path
     _remove_stale(folder, set(figure_paths.values()) | set(tables.values()))
-    blocks = _document(results, data, figs, sorted(p.name for p in tables.values()), compared or {})
+    versus = comparisons(results, data, compared or {})
+    blocks = _document(results, data, figs, sorted(p.name for p in tables.values()), versus)
     title = f"jtask2vec report: {results.suite.name}"
     md_path, html_path = folder / "report.md", folder / "report.html"
     atomic_write_text(md_path, to_markdown(blocks))
@@ -121,14 +128,14 @@ def _make_figures(data: ReportData) -> dict[str, Figure]:
 
 
 def _document(
-    results: RunResults, data: ReportData, figs: dict[str, Figure], files: list[str], compared: Compared
+    results: RunResults, data: ReportData, figs: dict[str, Figure], files: list[str], versus: list[Comparison]
 ) -> list[Block]:
     suite = results.suite
     blocks: list[Block] = [Heading(1, f"jtask2vec report: {suite.name}")]
     if suite.description:
         blocks.append(Paragraph(suite.description))
     blocks += [Heading(2, "Verdict"), Bullets(verdict(results, data))]
-    blocks += findings_section(data, comparison_sentences(results, compared))
+    blocks += findings_section(data, comparison_sentences(versus))
     blocks += tasks_section(results, data)
     blocks += table2_section(data)
     blocks += table3_section(data)
@@ -136,6 +143,6 @@ def _document(
     blocks += kinds_section(data)
     blocks += table4_section(data, figs)
     blocks += selection_section(results, data)
-    blocks += comparisons_section(results, compared)
+    blocks += comparisons_section(versus)
     blocks += provenance_section(results, files)
     return blocks
