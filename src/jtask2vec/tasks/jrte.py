@@ -6,6 +6,7 @@ Both files: UTF-8, tab-separated, no header, 5 columns ``id, label, text, judges
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,9 @@ COLUMNS = ("id", "label", "text", "judges", "usage")
 USAGES = ("train", "dev", "test")
 
 
-def _read_jrte(
-    loader: str,
-    data_dir: Path | None,
-    file: str,
-    label_map: dict[str, int | None],
-    unanimous: bool,
-    corpus_dev: str,
-) -> tuple[list[str], list[int], list[str], list[tuple[str, int | None]], Path, int]:
+def open_jrte(loader: str, data_dir: Path | None, file: str, corpus_dev: str) -> tuple[Path, Iterator]:
+    """Check ``corpus_dev`` and open a jrte TSV (no quote processing, no header): ``(path, rows)``, the rows
+    as ``(line, fields)``."""
     if corpus_dev not in ("dev", "trainval"):
         raise ConfigError(
             f"loader {loader!r}, option 'corpus_dev' must be 'dev' or 'trainval', not {corpus_dev!r}"
@@ -40,6 +36,29 @@ def _read_jrte(
     if not path.is_file():
         raise missing_data_error(LOADERS[loader], path, Path(file).name)
     _, rows = iter_rows(path, delimiter="\t", quoting="none", header=False)
+    return path, rows
+
+
+def jrte_usage(row: list[str], column: int, path: Path, line: int, corpus_dev: str) -> str:
+    """The row's split from its ``usage`` column; train and dev become ``trainval`` with
+    ``corpus_dev="trainval"`` (``load_task`` then draws a fresh stratified dev set)."""
+    usage = cell(row, column, path, line, "usage").strip()
+    if usage not in USAGES:
+        raise DataError(
+            f"usage {usage!r} is not one of {', '.join(USAGES)}", path=path, line=line, field="usage"
+        )
+    return "trainval" if corpus_dev == "trainval" and usage in ("train", "dev") else usage
+
+
+def _read_jrte(
+    loader: str,
+    data_dir: Path | None,
+    file: str,
+    label_map: dict[str, int | None],
+    unanimous: bool,
+    corpus_dev: str,
+) -> tuple[list[str], list[int], list[str], list[tuple[str, int | None]], Path, int]:
+    path, rows = open_jrte(loader, data_dir, file, corpus_dev)
     texts: list[str] = []
     labels: list[int] = []
     usages: list[str] = []
@@ -55,11 +74,7 @@ def _read_jrte(
                 field="label",
             )
         text = check_text(cell(row, 2, path, line, "text"), path, line, "text")
-        usage = cell(row, 4, path, line, "usage").strip()
-        if usage not in USAGES:
-            raise DataError(
-                f"usage {usage!r} is not one of {', '.join(USAGES)}", path=path, line=line, field="usage"
-            )
+        usage = jrte_usage(row, 4, path, line, corpus_dev)
         mapped = label_map[raw_label]
         if mapped is None:
             continue
@@ -75,7 +90,7 @@ def _read_jrte(
                 continue
         texts.append(text)
         labels.append(mapped)
-        usages.append("trainval" if corpus_dev == "trainval" and usage in ("train", "dev") else usage)
+        usages.append(usage)
         origins.append((str(path), line))
     return texts, labels, usages, origins, path, dropped_disagree
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from jtask2vec.errors import ConfigError, DataError
-from jtask2vec.tasks.jrte import JRTE_LICENCE, JRTE_SOURCE, USAGES
-from jtask2vec.tasks.loading import LOADERS, LoadedData, missing_data_error, register_loader
-from jtask2vec.tasks.readers import cell, check_text, iter_rows
+from jtask2vec.errors import DataError
+from jtask2vec.tasks.jrte import JRTE_LICENCE, JRTE_SOURCE, jrte_usage, open_jrte
+from jtask2vec.tasks.loading import LoadedData, register_loader
+from jtask2vec.tasks.readers import cell, check_text
 
 
 @register_loader(
@@ -32,15 +32,7 @@ def load_jrte_rte(
     Corpus split = the ``usage`` column. ``corpus_dev`` as for ``jrte-pn``: ``"dev"`` keeps the corpus dev
     set, ``"trainval"`` merges train and dev and lets ``load_task`` draw a fresh stratified dev set.
     """
-    if corpus_dev not in ("dev", "trainval"):
-        raise ConfigError(
-            f"loader 'jrte-rte', option 'corpus_dev' must be 'dev' or 'trainval', not {corpus_dev!r}"
-        )
-    assert data_dir is not None
-    path = data_dir / file
-    if not path.is_file():
-        raise missing_data_error(LOADERS["jrte-rte"], path, Path(file).name)
-    _, rows = iter_rows(path, delimiter="\t", quoting="none", header=False)
+    path, rows = open_jrte("jrte-rte", data_dir, file, corpus_dev)
     texts: list[str] = []
     pairs: list[str] = []
     labels: list[int] = []
@@ -50,15 +42,11 @@ def load_jrte_rte(
         raw = cell(row, 1, path, line, "label").strip()
         if raw not in ("0", "1"):
             raise DataError(f"label {raw!r} is not 0 or 1", path=path, line=line, field="label")
-        usage = cell(row, 6, path, line, "usage").strip()
-        if usage not in USAGES:
-            raise DataError(
-                f"usage {usage!r} is not one of {', '.join(USAGES)}", path=path, line=line, field="usage"
-            )
+        usage = jrte_usage(row, 6, path, line, corpus_dev)
         texts.append(check_text(cell(row, 2, path, line, "premise"), path, line, "premise"))
         pairs.append(check_text(cell(row, 3, path, line, "hypothesis"), path, line, "hypothesis"))
         labels.append(int(raw))
-        usages.append("trainval" if corpus_dev == "trainval" and usage in ("train", "dev") else usage)
+        usages.append(usage)
         origins.append((str(path), line))
     return LoadedData(
         texts=texts,
