@@ -239,9 +239,9 @@ def test_nan_metrics_are_skipped_and_counted() -> None:
 def test_bad_tables_raise_data_error() -> None:
     transfer = _transfer(QUALITY, ["t"], [0])
     scores = _scores("sel", QUALITY, ["t"], [0])
-    with pytest.raises(DataError, match="duplicate score"):
+    with pytest.raises(DataError, match="duplicate score for selector 'sel', seed 0, target 't', source 'a'"):
         evaluate_selectors(pd.concat([scores, scores]), transfer)
-    with pytest.raises(DataError, match="duplicate result"):
+    with pytest.raises(DataError, match="duplicate result for source 'a', target 't', seed 0"):
         evaluate_selectors(scores, pd.concat([transfer, transfer]))
     with pytest.raises(DataError, match="missing columns"):
         evaluate_selectors(scores.drop(columns="score"), transfer)

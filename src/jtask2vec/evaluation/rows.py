@@ -25,28 +25,25 @@ def candidate_transfer(transfer: pd.DataFrame) -> pd.DataFrame:
     """Transfer rows that are candidate sources (no baseline, no self-transfer), duplicates rejected."""
     _check_columns(transfer, "transfer")
     t = transfer[(transfer["source"] != BASELINE_SOURCE) & (transfer["source"] != transfer["target"])]
-    t = t.dropna(subset=["accuracy"])
-    dup = t.duplicated(subset=["source", "target", "seed"])
-    if dup.any():
-        row = t[dup].iloc[0]
-        raise DataError(
-            f"transfer table: duplicate result for source {row['source']!r}, target {row['target']!r}, "
-            f"seed {row['seed']}"
-        )
-    return t
+    return _without_duplicates(
+        t.dropna(subset=["accuracy"]), "transfer", "result", ["source", "target", "seed"]
+    )
 
 
 def selector_scores(scores: pd.DataFrame) -> pd.DataFrame:
     _check_columns(scores, "scores")
-    s = scores.dropna(subset=["score"])
-    dup = s.duplicated(subset=["selector", "seed", "target", "source"])
+    keys = ["selector", "seed", "target", "source"]
+    return _without_duplicates(scores.dropna(subset=["score"]), "scores", "score", keys)
+
+
+def _without_duplicates(frame: pd.DataFrame, table: str, what: str, keys: list[str]) -> pd.DataFrame:
+    """``frame``, or a :class:`DataError` naming the first row whose ``keys`` repeat an earlier row's."""
+    dup = frame.duplicated(subset=keys)
     if dup.any():
-        row = s[dup].iloc[0]
-        raise DataError(
-            f"scores table: duplicate score for selector {row['selector']!r}, seed {row['seed']}, "
-            f"target {row['target']!r}, source {row['source']!r}"
-        )
-    return s
+        row = frame[dup].iloc[0]
+        where = ", ".join(f"{k} {row[k]!r}" if isinstance(row[k], str) else f"{k} {row[k]}" for k in keys)
+        raise DataError(f"{table} table: duplicate {what} for {where}")
+    return frame
 
 
 def paired(sel: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
