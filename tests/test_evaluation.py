@@ -101,11 +101,12 @@ def test_hand_computed_ndcg() -> None:
 def test_hand_computed_rank_correlations_agree_with_scipy() -> None:
     rho, tau = rank_correlations([1, 2, 3], [0.1, 0.3, 0.2])
     assert rho == pytest.approx(0.5) and tau == pytest.approx(1 / 3)
-    x, y = [1, 1, 2, 3, 5], [0.2, 0.1, 0.4, 0.4, 0.9]  # ties on both sides
+    x, y = [1, 4, 2, 3, 5], [0.2, 0.1, 0.4, 0.4, 0.9]  # ties in the accuracies only: scipy's ρ and τ-b
     rho, tau = rank_correlations(x, y)
     assert rho == pytest.approx(stats.spearmanr(x, y).statistic)
     assert tau == pytest.approx(stats.kendalltau(x, y).statistic)
-    assert all(math.isnan(v) for v in rank_correlations([1, 1, 1], [0.1, 0.2, 0.3]))
+    # score ties: the expectation over tie-breaks (tests/test_rank_ties.py), 0 for constant scores
+    assert rank_correlations([1, 1, 1], [0.1, 0.2, 0.3]) == (0.0, 0.0)
     assert all(math.isnan(v) for v in rank_correlations([1, 2, 3], [0.5, 0.5, 0.5]))
     assert all(math.isnan(v) for v in rank_correlations([1], [0.5]))
 
@@ -200,7 +201,9 @@ def test_evaluate_perfect_and_reversed_selectors() -> None:
     assert perfect.loc["regret@1", "mean"] == pytest.approx(0.0)
     assert perfect.loc["ndcg", "mean"] == pytest.approx(1.0)
     assert perfect.loc["spearman", "mean"] == pytest.approx(1.0)
-    assert perfect.loc["spearman_gain_pooled", "mean"] == pytest.approx(1.0)
+    # pooled over targets the perfect scores tie where the gains tie; a random tie-break of the scores
+    # orders what the gains cannot, so the expected ρ is just below 1 (the tie rule)
+    assert 0.95 < perfect.loc["spearman_gain_pooled", "mean"] < 1.0
     assert perfect.loc["n_sources", "mean"] == 4
     assert perfect.loc["top1_hit", "n_targets"] == 2 and perfect.loc["top1_hit", "n_seeds"] == 3
     reversed_ = ev.loc["reversed"]

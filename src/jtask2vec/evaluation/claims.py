@@ -142,7 +142,8 @@ def unpaired_permutation(
     a: np.ndarray, b: np.ndarray, *, n_resamples: int = MONTE_CARLO_FLIPS, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(mean(b) − mean(a), two-sided p)`` of a permutation test of the difference in means between
-    independent samples (rows; each column tested on its own with the same relabellings): exact over all
+    independent samples (rows; each column tested on its own with the same relabellings; two-sided
+    ``p = min(1, 2·min(P*(≥), P*(≤)))`` as scipy's): exact over all
     relabellings when there are at most ``EXACT_MAX_RELABELLINGS``, else ``n_resamples`` random ones with
     ``p = (1 + #{≥}) / (1 + B)`` (agrees with ``scipy.stats.permutation_test``, tested; vectorised here
     because the power simulation calls it often). p is NaN with fewer than 2 rows in a sample. 1-D inputs
@@ -165,10 +166,14 @@ def unpaired_permutation(
             exact = math.comb(n, nb) <= EXACT_MAX_RELABELLINGS
             idx = _relabellings(n, nb, exact, n_resamples, seed)  # (B, nb)
             sums_b = pooled[idx].sum(axis=1)  # (B, J)
-            null = np.abs(sums_b / nb - (total - sums_b) / (n - nb))
-            hits = (null >= np.abs(diff) - _TOL).sum(axis=0)
-            p = hits / null.shape[0] if exact else (1 + hits) / (1 + null.shape[0])
-            p = np.minimum(p, 1.0)
+            null = sums_b / nb - (total - sums_b) / (n - nb)
+            above = (null >= diff - _TOL).sum(axis=0)
+            below = (null <= diff + _TOL).sum(axis=0)
+            if exact:
+                p_above, p_below = above / null.shape[0], below / null.shape[0]
+            else:
+                p_above, p_below = (1 + above) / (1 + null.shape[0]), (1 + below) / (1 + null.shape[0])
+            p = np.minimum(1.0, 2 * np.minimum(p_above, p_below))  # scipy's two-sided rule
     return (diff[0], p[0]) if one else (diff, p)
 
 

@@ -17,13 +17,13 @@ in the score count as the expectation over a uniformly random tie-break (exact, 
   with several best sources, the first of them; expected over score ties.
 - ``tror``: true rank of the top-ranked source (1 = it is the best; competition ranking of accuracies,
   ties in accuracy share the better rank); expected over ties at the top of the scores.
-- ``spearman``, ``kendall``: rank correlations of score and accuracy (NaN when either is constant).
+- ``spearman``, ``kendall``: rank correlations of score and accuracy, expected over score tie-breaks
+  (:func:`rank_correlations`; 0 for constant scores, NaN when the accuracies are constant).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -166,16 +166,32 @@ def true_rank_of_top(scores: Sequence[float], values: Sequence[float]) -> float:
 
 
 def rank_correlations(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """(Spearman ρ, Kendall τ-b) between x and y; NaN for fewer than 2 points or a constant input."""
+    """(Spearman ρ, Kendall τ) between scores x and accuracies y, each the exact expectation over a uniformly
+    random tie-break of the scores x (the tie rule of every metric here); ties in the accuracies y are real
+    ties of the ground truth and keep average ranks (ρ) and τ-b's correction on y's side.
+
+    Breaking x's ties makes x's ranks a permutation of 1..n, so ρ's denominator is fixed and its numerator is
+    linear in the ranks: ``E[ρ] = Σ (r̄x_i − m)(ry_i − m̄y) / √(n(n²−1)/12 · Σ (ry_i − m̄y)²)`` with r̄x the
+    average ranks. A pair tied in x is concordant or discordant with probability ½ each:
+    ``E[τ] = Σ_{i<j} sgn(Δx) sgn(Δy) / √(n0 (n0 − n_y))``, ``n0 = n(n−1)/2``, ``n_y`` the pairs tied in y.
+    Constant scores give 0 (a random ranking); NaN for fewer than 2 points or constant accuracies.
+    (scipy's average-rank ρ and τ-b would inflate |ρ| for selectors with many ties: checked by brute force.)
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    if x.shape[0] < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    n = x.shape[0]
+    if n < 2 or np.ptp(y) == 0:
         return float("nan"), float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rho = stats.spearmanr(x, y).statistic
-        tau = stats.kendalltau(x, y).statistic
-    return float(rho), float(tau)
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    cy = ry - ry.mean()
+    rho = float(np.dot(rx - rx.mean(), cy) / math.sqrt(n * (n * n - 1) / 12.0 * float(np.dot(cy, cy))))
+    iu = np.triu_indices(n, 1)
+    sx = np.sign(x[:, None] - x[None, :])[iu]
+    sy = np.sign(y[:, None] - y[None, :])[iu]
+    n0 = n * (n - 1) / 2.0
+    n_y = float(np.sum(sy == 0))
+    tau = float(np.dot(sx, sy) / math.sqrt(n0 * (n0 - n_y)))
+    return rho, tau
 
 
 def ranking_metrics(

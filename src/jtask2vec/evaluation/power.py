@@ -180,11 +180,13 @@ def per_target_table(acc: np.ndarray, scores: np.ndarray, names: list[str]) -> p
     return pd.concat(parts, ignore_index=True)
 
 
-def _claims_of(tables: dict[str, pd.DataFrame], confidence: float) -> dict[str, tuple[bool, bool]]:
+def _claims_of(
+    tables: dict[str, pd.DataFrame], confidence: float, metrics: tuple[str, ...] = HEADLINE
+) -> dict[str, tuple[bool, bool]]:
     """Each claim of the report on one grid: (fires in any direction, fires as 'better')."""
-    found = claims.headline_claims(tables, HEADLINE, confidence=confidence)
+    found = claims.headline_claims(tables, metrics, confidence=confidence)
     out = {}
-    for metric in HEADLINE:
+    for metric in metrics:
         c = found.chance.get(metric)
         out[f"best distance vs chance on {metric}"] = (
             bool(c and c.called),
@@ -204,11 +206,15 @@ def _claims_of(tables: dict[str, pd.DataFrame], confidence: float) -> dict[str, 
 
 
 def _runs_of(
-    a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], paired: bool, confidence: float
+    a: dict[str, pd.DataFrame],
+    b: dict[str, pd.DataFrame],
+    paired: bool,
+    confidence: float,
+    metrics: tuple[str, ...] = HEADLINE,
 ) -> dict[str, tuple[bool, bool]]:
     out = {}
     kind = "paired" if paired else "unpaired"
-    for metric in HEADLINE:
+    for metric in metrics:
         distances = claims.distances_in(a[metric].columns)
         found = claims.runs_difference(a[metric], b[metric], metric, distances, confidence=confidence)
         out[f"run B vs run A ({kind}) on {metric}"] = (
@@ -226,10 +232,12 @@ def power_table(
     confidence: float = 0.95,
     seed: int = 0,
     power_sims: int | None = None,
+    metrics: tuple[str, ...] = HEADLINE,
 ) -> list[dict[str, object]]:
     """``[{"claim", "false_claim_rate", "power", "effect", "sims"}]`` for every claim type (see the module
     docstring); ``effect`` is ρ, the correlation of the distances' stable scores with true accuracy.
-    ``sims`` grids under the null; ``power_sims`` (default ``sims``) under the effect."""
+    ``sims`` grids under the null; ``power_sims`` (default ``sims``) under the effect; ``metrics``: a subset
+    of the headline metrics (all by default)."""
     power_sims = sims if power_sims is None else power_sims
     rng = np.random.default_rng(seed)
     fires: dict[str, int] = {}
@@ -240,18 +248,18 @@ def power_table(
         if i < sims:
             null_b = grid_tables(*simulate(design, 0.0, rng), names)
             null_u = grid_tables(*simulate(design, 0.0, rng), names, prefix="u")
-            for key, (any_, _) in _claims_of(null_a, confidence).items():
+            for key, (any_, _) in _claims_of(null_a, confidence, metrics).items():
                 fires[key] = fires.get(key, 0) + any_
             for paired, nb in ((True, null_b), (False, null_u)):
-                for key, (any_, _) in _runs_of(null_a, nb, paired, confidence).items():
+                for key, (any_, _) in _runs_of(null_a, nb, paired, confidence, metrics).items():
                     fires[key] = fires.get(key, 0) + any_
         if i < power_sims:
             alt = grid_tables(*simulate(design, effect, rng), names)
             alt_u = grid_tables(*simulate(design, effect, rng), names, prefix="u")
-            for key, (_, better) in _claims_of(alt, confidence).items():
+            for key, (_, better) in _claims_of(alt, confidence, metrics).items():
                 wins[key] = wins.get(key, 0) + better
             for paired, ab in ((True, alt), (False, alt_u)):
-                for key, (_, better) in _runs_of(null_a, ab, paired, confidence).items():
+                for key, (_, better) in _runs_of(null_a, ab, paired, confidence, metrics).items():
                     wins[key] = wins.get(key, 0) + better
     keys = list(dict.fromkeys([*fires, *wins]))
     return [
