@@ -14,6 +14,7 @@ import pytest
 
 from jtask2vec.config import Suite, TaskSpec, dump_suite
 from jtask2vec.report import ReportPaths, write_report
+from jtask2vec.report.data import collect
 from jtask2vec.report.format import fmt, fmt_interval, fmt_mean_std
 from jtask2vec.report.render import Cell, Table, markdown_table
 from jtask2vec.report.tables import metric_order, selector_order
@@ -409,23 +410,28 @@ def test_evaluation_table_has_intervals_in_order_and_best_highlighted(report) ->
 def test_verdict_numbers_come_from_the_tables(report) -> None:
     results, _, md, _ = report
     verdict = md.split("## Verdict", 1)[1].split("\n## ", 1)[0]
-    # raw cosine spread: the off-diagonal min/max of Table 3, to 4 decimals
+    findings = md.split("## Findings", 1)[1].split("\n## ", 1)[0]
+    bullets = [line for line in verdict.splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 5  # short: the details are under Findings
+    # raw cosine spread (a detail): the off-diagonal min/max of Table 3, to 4 decimals
     sims = {pair: 1 - np.mean(v) for pair, v in COSINE_DIST.items()}
     lo, hi = min(sims.values()), max(sims.values())
-    assert f"between {fmt(lo, 4)} (jrte-pn–chabsa) and {fmt(hi, 4)} (jrte-pn–jrte-part1)" in verdict
-    assert "barely discriminates" in verdict
-    # the best TASK2VEC distance on top-1 and its comparison with random
-    assert "On top1 (higher is better), the best TASK2VEC distance is task2vec:normalized-cosine" in verdict
-    assert f"random {fmt_interval(0.333, 0.0, 0.667)} (intervals disjoint: TASK2VEC better)" in verdict
-    assert f"random:expected {fmt_interval(0.5, 0.5, 0.5)} (intervals disjoint: TASK2VEC better)" in verdict
+    assert f"between {fmt(lo, 4)} (jrte-pn–chabsa) and {fmt(hi, 4)} (jrte-pn–jrte-part1)" in findings
+    assert "barely discriminates" in findings and "barely discriminates" not in verdict
+    # the target-level answer leads, with the number of targets it rests on
+    assert bullets[1].startswith("- Does the most similar source transfer best? Over 3 targets,")
+    assert "not distinguishable from chance on top1" in bullets[1]
+    assert "the smallest possible p is 2/2^3 = 0.250" in bullets[1]
+    assert "better than chance" not in verdict
     assert "n_sources" not in verdict
-    assert "On regret@1 (lower is better)" in verdict
     # transfer gains beyond noise: 2 of 3 targets per the baseline_tests table
     n_beat = int(results.baseline_tests["beats_baseline"].sum())
-    assert f"{n_beat} of 3 targets gain from their best transfer source beyond seed noise" in verdict
+    assert f"{n_beat} of 3 targets gain from their best source beyond seed noise" in verdict
     assert "2 seeds (0, 1)" in verdict
     # every number in the verdict is in the data or derived from it (no hard-coded claims)
     allowed = _numbers_in_tables(results)
+    found = collect(results).claims
+    allowed |= {round(c.p_value, 3) for c in found.chance.values()} | {0.25, 2.0, 3.0}
     for number in re.findall(r"[-+]?\d+\.\d+", verdict.replace("\\", "")):
         assert float(number) in allowed or any(abs(float(number) - a) < 6e-4 for a in allowed), number
 
@@ -505,13 +511,15 @@ def test_one_seed_says_intervals_cannot_be_estimated(tmp_path: Path) -> None:
     results = make_results(seeds=[7])
     paths = write_report(results, tmp_path / "one-seed")
     md = paths.markdown.read_text(encoding="utf-8")
-    assert "With a single seed, standard deviations and confidence intervals cannot be estimated" in md
+    verdict = md.split("## Verdict", 1)[1].split("\n## ", 1)[0]
+    # said once in the verdict, instead of [n/a] after every number
+    assert verdict.count("With one seed the tables have no intervals: they show point values.") == 1
+    assert "[n/a]" not in verdict and "n/a" not in md.split("## Findings", 1)[1].split("\n## ", 1)[0]
     t2 = find_table(md, "task", "macro-F1")
     assert cell(t2, "chabsa", "accuracy") == "0.700"  # no ± with one seed
     ev = find_table(md, "selector", "top1")
     assert cell(ev, "random", "top1 (↑)") == "0.333 [n/a]"
-    assert "Without intervals these are point estimates only: no difference can be called." in md
-    assert "beyond seed noise cannot be judged with a single seed" in md
+    assert "Whether the best transfer beats no transfer cannot be judged with one seed." in verdict
     tests = find_table(md, "target", "beats no transfer")
     assert cell(tests, "chabsa", "beats no transfer") == "n/a"
     assert cell(tests, "chabsa", "mean gain [CI]") == "+0.110 [n/a]"
@@ -599,8 +607,9 @@ def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
     assert cell(ev, "random", "regret@1 (↓)") == fmt_interval(row["mean"], row["ci_low"], row["ci_high"])
     assert "On top1_hit (higher is better)" in md and "On regret@1 (lower is better)" in md
     assert "beats, Bonferroni-adjusted" in md
-    assert "With only 3 seeds a percentile bootstrap" in md
-    assert "Paired over targets" in md and "Holm" in md  # the paired verdict
+    assert "With only 3 seeds, intervals by percentile bootstrap" in md
+    assert "paired over targets" in md and "Holm" in md  # the best distance vs the other selectors
+    assert "critical difference" in md and "figures/cd_diagram.png" in md  # Friedman + Nemenyi, the diagram
     assert "statistically tied with the best" in md
 
 
@@ -618,8 +627,13 @@ def test_ties_and_order(tmp_path: Path) -> None:
     ft = results.finetune
     ft.loc[ft["task"] == "chabsa", "macro_f1"] = [0.44, 0.46]
     md = write_report(results, tmp_path / "ties").markdown.read_text(encoding="utf-8")
-    assert "On top1 (higher is better), all 2 TASK2VEC distances tie at 1.000 [1.000, 1.000]." in md
+    assert (
+        "On top1 (higher is better), task2vec:cosine and task2vec:normalized-cosine tie as the best distance"
+        in md
+    )
     assert "at or below 0.5, the most a constant prediction can reach, for 1 task (chabsa 0.450)" in md
+    verdict = md.split("## Verdict", 1)[1].split("\n## ", 1)[0]
+    assert "Caveats: 1 task barely learned (macro-F1 ≤ 0.5: chabsa); every source ties on jrte-pn" in verdict
     assert "| jrte-pn | 0.810 ± 0.014 | — | **0.870 ± 0.000** | **0.870 ± 0.000** |" in md
     picks = find_table(md, "target", "best source (accuracy)")
     assert cell(picks, "jrte-pn", "best source (accuracy)") == "2 tied: chabsa, jrte-part1† (0.870)"

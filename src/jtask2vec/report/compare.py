@@ -4,11 +4,12 @@ Written for the questions that need two runs — does similarity predict transfe
 limited to a few hundred examples than at full size; does giving every task the same training size change
 the verdict — but generic over any two saved run folders (:meth:`RunResults.load`).
 
-For each headline metric and selector: run A's and run B's ``mean [CI]`` (from their evaluation tables) and
-the difference ``B − A`` with a Welch interval over the two runs' per-seed values (the metric's mean over
-targets for each seed, from the ``per_target`` tables; the runs are independent, so seeds are not paired).
-Then the conclusions of each run (best TASK2VEC distance, TASK2VEC against random, targets that gain from
-transfer, same-kind grouping) with whether they agree.
+For each headline metric and selector: run A's and run B's ``mean [CI]`` (from their evaluation tables; the
+intervals are over seeds: stability) and the difference ``B − A`` tested over targets with
+:func:`jtask2vec.evaluation.claims.runs_difference` — each target's metric averaged over its seeds; paired
+sign-flip (max-T over the selectors compared) on the targets the runs share, else an unpaired permutation
+test on each run's targets (Holm). Then the conclusions of each run (best TASK2VEC distance, TASK2VEC against
+chance over targets, targets that gain from transfer, same-kind grouping) with whether they agree.
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from scipy import stats
-
 from jtask2vec.errors import ConfigError
+from jtask2vec.evaluation.claims import RANDOM_EXPECTED, Claim, distances_in, runs_difference
 from jtask2vec.report.data import ReportData, collect
-from jtask2vec.report.evaluation_grid import lower_is_better
 from jtask2vec.report.findings import (
     DistanceFinding,
     cell_text,
@@ -36,36 +33,23 @@ from jtask2vec.results import RunResults
 from jtask2vec.store import atomic_write_text
 
 
-@dataclass(frozen=True)
-class Difference:
-    """``B − A`` of a metric's mean and its Welch interval (NaN when a run has fewer than two seeds)."""
-
-    mean: float
-    ci_low: float
-    ci_high: float
-
-
-def seed_means(results: RunResults, selector: str, metric: str) -> np.ndarray:
-    """The metric's mean over targets for each seed of ``selector`` (from ``per_target``)."""
-    pt = results.per_target
-    if pt.empty:
-        return np.array([])
-    rows = pt[(pt["selector"].astype(str) == selector) & (pt["metric"].astype(str) == metric)]
-    values = pd.to_numeric(rows["value"], errors="coerce")
-    return rows.assign(_v=values).dropna(subset=["_v"]).groupby("seed")["_v"].mean().to_numpy(np.float64)
+def _differences(da: ReportData, db: ReportData, metric: str, selectors: list[str]) -> dict[str, Claim]:
+    """B − A over targets for ``selectors`` on ``metric`` (the same test as the power simulation's)."""
+    wa, wb = da.metric_tables.get(metric), db.metric_tables.get(metric)
+    if wa is None or wb is None or not selectors:
+        return {}
+    found = runs_difference(wa, wb, metric, selectors, confidence=min(da.confidence, db.confidence))
+    return {c.subject: c for c in found}
 
 
-def welch_difference(a: np.ndarray, b: np.ndarray, confidence: float) -> Difference:
-    """``mean(b) − mean(a)`` with a Welch t interval (``scipy.stats.ttest_ind(equal_var=False)``)."""
-    if len(a) == 0 or len(b) == 0:
-        return Difference(np.nan, np.nan, np.nan)
-    diff = float(b.mean() - a.mean())
-    if len(a) < 2 or len(b) < 2:
-        return Difference(diff, np.nan, np.nan)
-    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
-        return Difference(diff, diff, diff)
-    ci = stats.ttest_ind(b, a, equal_var=False).confidence_interval(confidence)
-    return Difference(diff, float(ci.low), float(ci.high))
+def _difference_text(c: Claim | None) -> str:
+    if c is None or is_missing(c.mean_diff):
+        return MISSING
+    p = "p n/a" if is_missing(c.p_adjusted) else f"p {fmt(c.p_adjusted)}"
+    interval = fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)
+    if is_missing(c.ci_low):
+        interval = fmt(c.mean_diff, signed=True)
+    return f"{interval}, {p}"
 
 
 def _run_line(label: str, results: RunResults, data: ReportData) -> str:
@@ -76,38 +60,26 @@ def _run_line(label: str, results: RunResults, data: ReportData) -> str:
     )
 
 
-def _metric_table(
-    metric: str, a: RunResults, b: RunResults, da: ReportData, db: ReportData, labels: tuple[str, str]
-) -> Table | None:
+def _metric_table(metric: str, da: ReportData, db: ReportData, labels: tuple[str, str]) -> Table | None:
     ga, gb = da.evaluation, db.evaluation
     if ga is None or gb is None or metric not in ga.mean.columns or metric not in gb.mean.columns:
         return None
-    selectors = [s for s in ga.mean.index if s in gb.mean.index]
-    confidence = min(da.confidence, db.confidence)
-    rows = []
-    for sel in selectors:
-        d = welch_difference(seed_means(a, sel, metric), seed_means(b, sel, metric), confidence)
-        differs = not is_missing(d.ci_low) and (d.ci_low > 0 or d.ci_high < 0)
-        rows.append(
-            [
-                Cell(sel),
-                Cell(
-                    fmt_interval(
-                        ga.mean.at[sel, metric], ga.ci_low.at[sel, metric], ga.ci_high.at[sel, metric]
-                    )
-                ),
-                Cell(
-                    fmt_interval(
-                        gb.mean.at[sel, metric], gb.ci_low.at[sel, metric], gb.ci_high.at[sel, metric]
-                    )
-                ),
-                Cell(fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True), bold=differs),
-            ]
-        )
+    selectors = [s for s in ga.mean.index if s in gb.mean.index and s != RANDOM_EXPECTED]
+    diffs = _differences(da, db, metric, selectors)
+    rows = [
+        [
+            Cell(sel),
+            Cell(cell_text(ga, sel, metric)),
+            Cell(cell_text(gb, sel, metric)),
+            Cell(_difference_text(diffs.get(sel)), bold=bool(diffs.get(sel) and diffs[sel].called)),
+        ]
+        for sel in selectors
+    ]
+    test = next(iter(diffs.values())).test if diffs else "not testable"
     return Table(
-        ["selector", labels[0], labels[1], f"{labels[1]} − {labels[0]} [CI]"],
+        ["selector", labels[0], labels[1], f"{labels[1]} − {labels[0]} over targets"],
         rows,
-        caption=f"{metric}: mean [CI] in each run and the difference",
+        caption=f"{metric}: mean [CI over seeds] in each run and the difference over targets ({test})",
     )
 
 
@@ -126,36 +98,33 @@ def _kind_text(data: ReportData) -> str:
     return f"{'yes' if closer else 'no'} ({name}, p {p_text(test.p_value, test.n_permutations, test.exact)})"
 
 
-def _prediction_sentences(
-    a: RunResults, b: RunResults, da: ReportData, db: ReportData, labels: tuple[str, str]
-) -> list[str]:
+def _prediction_sentences(da: ReportData, db: ReportData, labels: tuple[str, str]) -> list[str]:
     """Does TASK2VEC similarity predict transfer better in run B than in run A? On Spearman (else the first
-    headline metric both runs have), for the best TASK2VEC distance of either run."""
-    fa = {f.metric: f for f in distance_findings(da.evaluation)}
-    fb = {f.metric: f for f in distance_findings(db.evaluation)}
+    headline metric both runs have), for the best TASK2VEC distance of either run, tested over targets with
+    max-T over the distances both runs have (so picking the best one is part of the test)."""
+    fa = {f.metric: f for f in distance_findings(da.evaluation, da.claims)}
+    fb = {f.metric: f for f in distance_findings(db.evaluation, db.claims)}
     shared = [m for m in fa if m in fb]
     if not shared:
         return []
     metric = next((m for m in shared if m.lower().startswith("spearman")), shared[0])
-    lower = lower_is_better(metric)
+    distances = [s for s in da.evaluation.mean.index if s in db.evaluation.mean.index]
+    diffs = _differences(da, db, metric, distances_in(distances))
     out = []
     for sel in dict.fromkeys([*fa[metric].best[:1], *fb[metric].best[:1]]):
-        d = welch_difference(
-            seed_means(a, sel, metric), seed_means(b, sel, metric), min(da.confidence, db.confidence)
-        )
-        if is_missing(d.mean):
+        c = diffs.get(sel)
+        if c is None or is_missing(c.mean_diff):
             continue
-        if is_missing(d.ci_low):
-            verdict = "cannot be judged against seed noise (a run has fewer than two seeds)"
-        elif d.ci_low > 0 or d.ci_high < 0:
-            better = (d.mean < 0) if lower else (d.mean > 0)
-            verdict = f"{'better' if better else 'worse'} in {labels[1]} beyond seed noise"
+        if c.verdict == "cannot be tested":
+            verdict = "cannot be tested (fewer than 2 targets)"
+        elif c.called:
+            verdict = f"{c.verdict} in {labels[1]} over targets"
         else:
-            verdict = "not distinguishable from seed noise"
+            verdict = "not distinguishable over targets"
         out.append(
             f"Does similarity predict transfer better in {labels[1]} than in {labels[0]}? On {metric}, {sel} "
             f"goes from {cell_text(da.evaluation, sel, metric)} to {cell_text(db.evaluation, sel, metric)}: "
-            f"difference {fmt_interval(d.mean, d.ci_low, d.ci_high, signed=True)}, {verdict}."
+            f"difference {_difference_text(c)} ({c.test}), {verdict}."
         )
     return out
 
@@ -164,8 +133,8 @@ def _conclusions(
     a: RunResults, b: RunResults, da: ReportData, db: ReportData
 ) -> list[tuple[str, str, str, bool | None]]:
     """``(question, answer A, answer B, same?)`` rows."""
-    fa = {f.metric: f for f in distance_findings(da.evaluation)}
-    fb = {f.metric: f for f in distance_findings(db.evaluation)}
+    fa = {f.metric: f for f in distance_findings(da.evaluation, da.claims)}
+    fb = {f.metric: f for f in distance_findings(db.evaluation, db.claims)}
     out: list[tuple[str, str, str, bool | None]] = []
     for metric in (
         [m for m in fa if m in fb] + [m for m in fb if m not in fa] + [m for m in fa if m not in fb]
@@ -214,7 +183,7 @@ def comparison_findings(
     better in ``b`` than in ``a`` (with the interval of the difference), and which conclusions change."""
     da, db = data or (collect(a), collect(b))
     summary = conclusions_summary(_conclusions(a, b, da, db))
-    return [*_prediction_sentences(a, b, da, db, (label_a, label_b)), f"Against {label_a}: {summary}"]
+    return [*_prediction_sentences(da, db, (label_a, label_b)), f"Against {label_a}: {summary}"]
 
 
 def compare_runs(
@@ -245,32 +214,33 @@ def compare_runs(
         )
     )
     blocks.append(Paragraph(conclusions_summary(rows)))
-    if prediction := _prediction_sentences(a, b, da, db, labels):
+    if prediction := _prediction_sentences(da, db, labels):
         blocks.append(Bullets(prediction))
     blocks.append(
         Paragraph(
             "Best distance: the TASK2VEC selector with the best mean on the metric ('same' when the two runs "
-            "share one). Versus chance: the best distance's interval against random:expected's (else "
-            "random's): better / overlap / worse. Targets: 'same' when both runs have some, or both have "
-            "none, beyond seed noise. "
+            "share one). Versus chance: the best distance against random:expected, tested over targets "
+            "(sign-flip, max-T over the distances): better / not distinguishable / worse. Targets: 'same' "
+            "when both runs have some, or both have none, beyond seed noise. "
             "Same-kind: the permutation test of the report's per-kind section on the dendrogram distance.",
             note=True,
         )
     )
-    metrics = [f.metric for f in distance_findings(da.evaluation)]
-    metrics += [f.metric for f in distance_findings(db.evaluation) if f.metric not in metrics]
+    metrics = [f.metric for f in distance_findings(da.evaluation, da.claims)]
+    metrics += [f.metric for f in distance_findings(db.evaluation, db.claims) if f.metric not in metrics]
     blocks.append(Heading(level + 1, "Selectors in both runs"))
-    tables = [t for m in metrics if (t := _metric_table(m, a, b, da, db, labels)) is not None]
+    tables = [t for m in metrics if (t := _metric_table(m, da, db, labels)) is not None]
     if not tables:
         blocks.append(Paragraph("Selectors: not comparable (an evaluation table is missing)."))
     blocks += tables
     blocks.append(
         Paragraph(
-            f"{label_b} − {label_a}: difference of the per-seed means (metric averaged over targets per "
-            f"seed), {fmt(100 * min(da.confidence, db.confidence), 0)}% Welch t interval over the two runs' "
-            "seeds ([n/a] when a run has one seed); bold where the interval excludes 0. A positive "
-            "difference on Spearman means the similarity ranks sources closer to their transfer order in "
-            f"{label_b}.",
+            f"{label_b} − {label_a}: mean over targets of the difference (each target's metric averaged over "
+            "its seeds), paired on the targets both runs share (sign-flip, exact up to 16 targets, max-T "
+            "over the selectors of the table, Student t interval over targets) or, without shared targets, "
+            "unpaired (permutation test of the two runs' target means, Holm over the selectors); bold where "
+            f"p < {fmt(1 - min(da.confidence, db.confidence), 2)}. A positive difference on Spearman means "
+            f"the similarity ranks sources closer to their transfer order in {label_b}.",
             note=True,
         )
     )

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from jtask2vec.config import Suite
+from jtask2vec.evaluation.claims import HeadlineClaims, headline_claims, metric_tables
 from jtask2vec.report.clustering import can_cluster, cluster_order
 from jtask2vec.report.evaluation_grid import EvaluationGrid, evaluation_grid
+from jtask2vec.report.findings import headline_metrics
 from jtask2vec.report.kinds import KindSeparation, kind_separation, task_kinds
 from jtask2vec.report.rankings import transfer_long
 from jtask2vec.report.tables import (
@@ -53,6 +55,10 @@ class ReportData:
     confidence: float = 0.95  # of the report's own intervals (the suite's evaluation confidence)
     kind_tests: dict[str, KindSeparation | None] = field(default_factory=dict)  # per distance
     regime_note: str = ""  # with a target regime: how to read the similarity matrices (rows vs columns)
+    claims: HeadlineClaims | None = None  # the verdict's claims, tested over targets
+    metric_tables: dict[str, pd.DataFrame] = field(
+        default_factory=dict
+    )  # per headline metric: targets × selectors
 
     def distance(self, name: str) -> pd.DataFrame:
         """The mean distance matrix of ``name`` (a cosine-like similarity turned back into ``1 − s``)."""
@@ -95,6 +101,14 @@ def collect(results: RunResults) -> ReportData:
         for name in names:
             mean = matrices[name].mean
             kind_tests[name] = kind_separation(1.0 - mean if is_cosine_like(name) else mean, kinds)
+    grid = evaluation_grid(results)
+    confidence = results.suite.evaluation.confidence
+    tables, found = {}, None
+    if grid is not None and not results.per_target.empty:
+        present = set(results.per_target["metric"].astype(str))
+        metrics = [m for m in headline_metrics(list(grid.mean.columns)) if m in present]
+        tables = metric_tables(results.per_target, metrics)
+        found = headline_claims(tables, metrics, confidence=confidence)
     return ReportData(
         order=order,
         stand_in=stand_ins(results),
@@ -105,15 +119,17 @@ def collect(results: RunResults) -> ReportData:
         matrices=matrices,
         table4=table4_transfer(results, order),
         gain=table4_gain(results, order),
-        evaluation=evaluation_grid(results),
+        evaluation=grid,
         best=best_sources(results, order),
         kinds=kinds,
         cluster_distance=chosen,
         clustered=clustered,
         transfer_long=transfer_long(results, order),
-        confidence=results.suite.evaluation.confidence,
+        confidence=confidence,
         kind_tests=kind_tests,
         regime_note=regime_note(results.suite),
+        claims=found,
+        metric_tables=tables,
     )
 
 

@@ -21,7 +21,7 @@ from scipy.cluster.hierarchy import dendrogram
 from jtask2vec.report.clustering import LINKAGE_METHOD, can_cluster, task_linkage
 from jtask2vec.report.format import fmt
 
-__all__ = ["can_cluster", "heatmap", "kind_palette", "task_dendrogram"]
+__all__ = ["can_cluster", "cd_diagram", "heatmap", "kind_palette", "task_dendrogram"]
 
 DPI = 110
 ANNOTATE_MAX = 16  # write the value in each cell up to this many rows/columns
@@ -197,4 +197,50 @@ def task_dendrogram(
                 label.set_color(palette[kind])
                 label.set_fontweight("bold")
         _kind_legend(ax, palette)
+    return _png(fig)
+
+
+def cd_diagram(
+    mean_ranks: dict[str, float], critical_difference: float, cliques: list[list[str]], title: str
+) -> bytes:
+    """A critical-difference diagram (Demšar 2006): each selector's mean rank over targets on an axis (rank
+    1, the best, on the left), labels alternating to the left and right margins, a bar of the critical
+    difference, and a thick line under every group of selectors whose ranks lie within it."""
+    order = sorted(mean_ranks, key=lambda s: (mean_ranks[s], s))
+    k = len(order)
+    step = 0.32
+    half = (k + 1) // 2
+    n_rows = max(half, k - half)
+    fig = Figure(figsize=(8.0, 1.6 + step * n_rows + 0.12 * len(cliques)))
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    lo, hi = 1.0, float(max(k, 2))
+    left, right = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
+    ax.set_xlim(left - 0.02 * (hi - lo), right + 0.02 * (hi - lo))
+    ax.plot([lo, hi], [0, 0], color="black", lw=1)
+    for r in range(1, k + 1):
+        ax.plot([r, r], [0, 0.08], color="black", lw=1)
+        ax.text(r, 0.14, str(r), ha="center", va="bottom", fontsize=8)
+    cd_end = min(lo + critical_difference, hi)
+    ax.plot([lo, cd_end], [0.55, 0.55], color="black", lw=2)
+    ax.text(
+        (lo + cd_end) / 2, 0.62, f"CD = {fmt(critical_difference, 2)}", ha="center", va="bottom", fontsize=8
+    )
+    bottom = -step * (n_rows + 1) - 0.12 * len(cliques)
+    for i, name in enumerate(order):
+        x = mean_ranks[name]
+        on_left = i < half
+        row = i if on_left else k - 1 - i
+        y = -0.1 * (len(cliques) + 1) - step * (row + 1)
+        edge = left if on_left else right
+        ax.plot([x, x, edge], [0, y, y], color="0.3", lw=0.8)
+        label = f"{name} ({fmt(x, 2)})"
+        ax.text(edge, y, label, ha="right" if on_left else "left", va="center", fontsize=8,
+                clip_on=False)  # fmt: skip
+    for j, group in enumerate(cliques):
+        ranks = [mean_ranks[s] for s in group]
+        y = -0.1 * (j + 1)
+        ax.plot([min(ranks) - 0.03, max(ranks) + 0.03], [y, y], color="black", lw=3, solid_capstyle="round")
+    ax.set_ylim(bottom - 0.1, 0.9)
+    ax.set_title(title, fontsize=9)
     return _png(fig)

@@ -1,5 +1,6 @@
 """The study's headline answers of one run, as structured values: which TASK2VEC distance ranks sources
-best (with intervals), how it compares with random, and how many targets gain from transfer.
+best, whether it beats chance (decided by :mod:`jtask2vec.evaluation.claims`, a test over targets; the seed
+intervals shown beside are stability only), and how many targets gain from transfer.
 
 Used by the report's Findings section and by :mod:`jtask2vec.report.compare`, which puts two runs' answers
 side by side.
@@ -11,21 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jtask2vec.evaluation.claims import Claim, HeadlineClaims
 from jtask2vec.report.evaluation_grid import (
     TASK2VEC_PREFIX,
     EvaluationGrid,
     as_bool,
     find_metric,
-    intervals_overlap,
     lower_is_better,
 )
-from jtask2vec.report.format import fmt_interval
+from jtask2vec.report.format import fmt, fmt_interval, is_missing
 from jtask2vec.results import RunResults
-
-# The chance level a distance is judged against: the exact expectation over uniformly random rankings
-# (per target and seed) where the run has it, else the single random draw per seed (whose interval also
-# carries the noise of that one draw, so it hides real leads).
-RANDOM_REFERENCES = ("random:expected", "random")
 
 
 def headline_metrics(metrics: list[str]) -> list[str]:
@@ -37,44 +33,44 @@ def headline_metrics(metrics: list[str]) -> list[str]:
 
 
 def cell_text(grid: EvaluationGrid, selector: str, metric: str) -> str:
-    return fmt_interval(
-        grid.mean.at[selector, metric], grid.ci_low.at[selector, metric], grid.ci_high.at[selector, metric]
-    )
+    """``mean [low, high]``, or the mean alone where there is no interval (one seed)."""
+    mean, low, high = (grid.mean.at[selector, metric], grid.ci_low.at[selector, metric],
+                       grid.ci_high.at[selector, metric])  # fmt: skip
+    return fmt(mean) if is_missing(low) else fmt_interval(mean, low, high)
 
 
-def _interval(grid: EvaluationGrid, selector: str, metric: str) -> tuple[float, float]:
-    return float(grid.ci_low.at[selector, metric]), float(grid.ci_high.at[selector, metric])
+CHANCE_WORDS = {"better": "better", "worse": "worse", "not distinguishable": "not distinguishable"}
 
 
-def compare_cells(grid: EvaluationGrid, a: str, b: str, metric: str) -> str:
-    """``better``/``worse`` (``a`` against ``b``; intervals disjoint), ``overlap``, or ``n/a``."""
-    overlap = intervals_overlap(_interval(grid, a, metric), _interval(grid, b, metric))
-    if overlap is None:
-        return "n/a"
-    if overlap:
-        return "overlap"
-    ma, mb = grid.mean.at[a, metric], grid.mean.at[b, metric]
-    return "better" if ((ma < mb) if lower_is_better(metric) else (ma > mb)) else "worse"
+def chance_relation(claim: Claim | None) -> str:
+    """``better`` / ``worse`` / ``not distinguishable`` (the test over targets), ``n/a`` (cannot be tested:
+    fewer than 2 targets), or ``""`` when chance was not evaluated."""
+    if claim is None:
+        return ""
+    return CHANCE_WORDS.get(claim.verdict, "n/a")
 
 
 @dataclass(frozen=True)
 class DistanceFinding:
-    """The best TASK2VEC distance on one metric and how clearly it leads."""
+    """The best TASK2VEC distance on one metric and whether it beats chance over targets."""
 
     metric: str
-    best: list[str]  # tied best TASK2VEC selectors
-    best_text: str  # "mean [low, high]" of the first of them
+    best: list[str]  # tied best TASK2VEC selectors (by the evaluation table's mean)
+    best_text: str  # "mean [low, high]" of the first of them: the interval over seeds (stability)
     runner_up: str | None  # the best TASK2VEC selector not tied with it
     runner_up_text: str
-    versus_runner_up: str  # better / overlap / n/a
-    versus_random: str  # better / overlap / worse / n/a, or "" when random was not evaluated
+    versus_random: str  # better / worse / not distinguishable / n/a (over targets), "" when not evaluated
     random_text: str
-    random_name: str  # the reference: random:expected, else random ("" when neither was evaluated)
+    random_name: str  # random:expected ("" when not evaluated)
     best_overall: list[str]  # best selector of all, TASK2VEC or not
+    chance: Claim | None = None  # the test over targets behind versus_random
 
 
-def distance_findings(grid: EvaluationGrid | None) -> list[DistanceFinding]:
-    """One :class:`DistanceFinding` per headline metric with a TASK2VEC value."""
+def distance_findings(
+    grid: EvaluationGrid | None, found: HeadlineClaims | None = None
+) -> list[DistanceFinding]:
+    """One :class:`DistanceFinding` per headline metric with a TASK2VEC value; ``found``: the run's claims
+    (:func:`jtask2vec.evaluation.claims.headline_claims`), without which nothing is judged against chance."""
     if grid is None:
         return []
     t2v = [s for s in grid.mean.index if str(s).startswith(TASK2VEC_PREFIX)]
@@ -83,26 +79,23 @@ def distance_findings(grid: EvaluationGrid | None) -> list[DistanceFinding]:
         best = grid.best(metric, among=t2v)
         if not best:
             continue
-        lead = best[0]
         rest = [s for s in t2v if s not in best and not np.isnan(grid.mean.at[s, metric])]
         ordered = sorted(rest, key=lambda s: grid.mean.at[s, metric], reverse=not lower_is_better(metric))
         runner = ordered[0] if ordered else None
-        chance = next(
-            (r for r in RANDOM_REFERENCES if r in grid.mean.index and not np.isnan(grid.mean.at[r, metric])),
-            None,
-        )
+        claim = found.chance.get(metric) if found is not None else None
+        chance = claim.other if claim is not None and claim.other in grid.mean.index else None
         out.append(
             DistanceFinding(
                 metric=metric,
                 best=best,
-                best_text=cell_text(grid, lead, metric),
+                best_text=cell_text(grid, best[0], metric),
                 runner_up=runner,
                 runner_up_text=cell_text(grid, runner, metric) if runner else "",
-                versus_runner_up=compare_cells(grid, lead, runner, metric) if runner else "n/a",
-                versus_random=compare_cells(grid, lead, chance, metric) if chance else "",
+                versus_random=chance_relation(claim),
                 random_text=cell_text(grid, chance, metric) if chance else "",
-                random_name=chance or "",
+                random_name=claim.other if claim is not None else "",
                 best_overall=grid.best(metric),
+                chance=claim,
             )
         )
     return out

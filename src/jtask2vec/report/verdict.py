@@ -1,5 +1,8 @@
-"""The verdict: a few sentences generated from the run's tables. Every number in them is read from the
-results (formatted with :mod:`jtask2vec.report.format`, exactly as in the tables), none is written here.
+"""The verdict: at most five short bullets generated from the run's tables, led by the target-level answer
+(does the best TASK2VEC distance beat chance, tested over targets by :mod:`jtask2vec.evaluation.claims`);
+the details (similarity spreads, fine-tuning, ties in the ground truth, transfer ranges, every test's
+numbers) go to the Findings (:func:`verdict_details`). Every number is read from the results (formatted with
+:mod:`jtask2vec.report.format`, exactly as in the tables), none is written here; no claim is decided here.
 """
 
 from __future__ import annotations
@@ -9,20 +12,14 @@ import pandas as pd
 
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.evaluation_grid import (
-    TASK2VEC_PREFIX,
     as_bool,
     ci_method_words,
-    find_metric,
-    intervals_overlap,
-    is_count,
-    lower_is_better,
 )
 from jtask2vec.report.format import (
     ACC_DECIMALS,
     SIM_DECIMALS,
     fmt,
     fmt_interval,
-    is_missing,
     join_words,
     plural,
 )
@@ -35,47 +32,136 @@ FEW_SEEDS_FOR_BOOTSTRAP = 10
 NARROW_SIMILARITY_SPAN = 0.02
 
 
+MAX_BULLETS = 5
+
+
 def verdict(results: RunResults, data: ReportData) -> list[str]:
-    """The verdict as a list of short paragraphs."""
-    parts = [_scope(results, data)]
-    parts += [s for s in (_finetune(data), _cosine(data), *_other_similarities(data)) if s]
-    parts += _selection(results, data)
-    parts += [s for s in (_paired(results, data), _statistical_ties(results), _all_tied(data)) if s]
-    parts += [s for s in (_transfer(results, data),) if s]
-    return parts
+    """The verdict as at most :data:`MAX_BULLETS` short bullets."""
+    parts = [_scope(results, data), _chance(data), _selectors(data), _transfer_short(results), _caveats(data)]
+    return [p for p in parts if p][:MAX_BULLETS]
+
+
+def verdict_details(results: RunResults, data: ReportData) -> list[str]:
+    """What the verdict leaves out, for the Findings."""
+    parts = [_finetune(data), _cosine(data), *_other_similarities(data), _paired(data), _friedman(data)]
+    parts += [_statistical_ties(results), _all_tied(data), _transfer(results, data)]
+    return [p for p in parts if p]
+
+
+def _n_targets(data: ReportData) -> int:
+    found = data.claims
+    if found is None or not found.chance:
+        return 0
+    return max(c.n_targets for c in found.chance.values())
 
 
 def _scope(results: RunResults, data: ReportData) -> str:
     n_seeds = len(data.seeds)
     text = (
-        f"This run covers {plural(len(data.order), 'task')} with probe {results.suite.probe.name} "
-        f"and {plural(n_seeds, 'seed')} ({', '.join(str(s) for s in data.seeds)})."
+        f"{plural(len(data.order), 'task')}, probe {results.suite.probe.name}, "
+        f"{plural(n_seeds, 'seed')} ({', '.join(str(s) for s in data.seeds)})."
     )
     if data.stand_in:
-        n = len(data.stand_in)
+        text += f" {plural(len(data.stand_in), 'task')} marked † stand in for tasks of the study."
+    if _n_targets(data):
         text += (
-            " 1 task stands in for a task of the study (marked †)."
-            if n == 1
-            else f" {n} tasks stand in for tasks of the study (marked †)."
+            f" Every claim below is a test over the {plural(_n_targets(data), 'target')} (each target's "
+            "metric averaged over its seeds)"
         )
+        text += "." if n_seeds < 2 else "; the intervals over seeds in the tables show stability only."
     if n_seeds < 2:
-        text += (
-            " With a single seed, standard deviations and confidence intervals cannot be estimated: the"
-            " tables show point values, and no difference below can be judged against seed noise."
-        )
-    else:
-        conf = results.suite.evaluation.confidence
-        method = ci_method_words(results.evaluation)
-        text += (
-            f" Tables show mean ± sample standard deviation over seeds; evaluation intervals are"
-            f" {fmt(100 * conf, 0)}% {method} confidence intervals over seeds."
-        )
-        if "bootstrap" in method and n_seeds < FEW_SEEDS_FOR_BOOTSTRAP:
-            text += (
-                f" With only {n_seeds} seeds a percentile bootstrap has few distinct resamples and its"
-                " intervals tend to be too narrow: read them as indicative."
-            )
+        text += " With one seed the tables have no intervals: they show point values."
+    elif "bootstrap" in (method := ci_method_words(results.evaluation)) and n_seeds < FEW_SEEDS_FOR_BOOTSTRAP:
+        text += f" With only {n_seeds} seeds, intervals by {method} run narrow: indicative only."
     return text
+
+
+def _chance(data: ReportData) -> str | None:
+    """The answer: on which headline metrics the best distance beats chance, over targets."""
+    found = data.claims
+    if data.evaluation is None:
+        return "Source selection was not evaluated in this run (no evaluation table)."
+    if found is None or not found.chance:
+        return "No TASK2VEC distance could be tested against chance (no distance or no random:expected)."
+    by = {"better": [], "worse": [], "not distinguishable": [], "n/a": []}
+    for metric, c in found.chance.items():
+        by[c.verdict if c.verdict in by else "n/a"].append(f"{metric} ({c.subject}, p {fmt(c.p_value)})")
+    n = _n_targets(data)
+    parts = []
+    if by["better"]:
+        parts.append(f"better than chance on {'; '.join(by['better'])}")
+    if by["worse"]:
+        parts.append(f"worse than chance on {'; '.join(by['worse'])}")
+    if by["not distinguishable"]:
+        names = [x.split(" (", 1)[0] for x in by["not distinguishable"]]
+        parts.append(f"not distinguishable from chance on {join_words(names)}")
+    if by["n/a"]:
+        parts.append("not testable with fewer than 2 targets")
+    text = f"Does the most similar source transfer best? Over {plural(n, 'target')}, the best distance is "
+    text += "; ".join(parts) + "."
+    floor = 2.0 / 2**n if n else 1.0
+    if n and floor >= 1 - data.confidence:
+        text += (
+            f" With {plural(n, 'target')} no test can reach the {fmt(100 * data.confidence, 0)}% level (the "
+            f"smallest possible p is 2/2^{n} = {fmt(floor)}): add targets."
+        )
+    return text
+
+
+def _selectors(data: ReportData) -> str | None:
+    """The best distance against the other selectors, over targets (Holm); details in the Findings."""
+    found = data.claims
+    if found is None or not found.selectors:
+        return None
+    called = [c for c in found.selectors if c.called]
+    if not called:
+        return (
+            f"Against the {plural(len({c.other for c in found.selectors}), 'other selector')} (paired over "
+            f"targets, Holm over {plural(len(found.selectors), 'comparison')}): no difference is significant."
+        )
+    words = [
+        f"{c.subject} {c.verdict} than {c.other} on {c.metric} (Holm p {fmt(c.p_adjusted)})" for c in called
+    ]
+    n = plural(len(found.selectors), "comparison")
+    return (
+        f"Against the other selectors (paired over targets, Holm over {n}): "
+        + "; ".join(words[:3])
+        + (f"; {len(words) - 3} more in the Findings" if len(words) > 3 else "")
+        + "."
+    )
+
+
+def _transfer_short(results: RunResults) -> str | None:
+    tests = results.baseline_tests
+    if results.transfer is None or results.transfer.empty:
+        return "The transfer grid was not run."
+    if tests.empty:
+        return None
+    flags = [as_bool(v) for v in tests["beats_baseline"]]
+    if all(f is None for f in flags):
+        return "Whether the best transfer beats no transfer cannot be judged with one seed."
+    k = sum(f is True for f in flags)
+    text = f"{k} of {plural(len(flags), 'target')} gain from their best source beyond seed noise"
+    if "beats_baseline_adjusted" in tests.columns:
+        adjusted = sum(as_bool(v) is True for v in tests["beats_baseline_adjusted"])
+        text += f" ({adjusted} after Bonferroni for picking the best source)"
+    return text + "."
+
+
+def _caveats(data: ReportData) -> str | None:
+    """Ground-truth caveats in one line: targets whose sources all tie, fine-tunes that barely learn."""
+    out = []
+    if data.table2 is not None and not data.table2.empty:
+        f1 = data.table2["macro_f1_mean"].dropna()
+        weak = [str(t) for t in f1.index if f1[t] <= CONSTANT_MACRO_F1]
+        if weak:
+            out.append(f"{plural(len(weak), 'task')} barely learned (macro-F1 ≤ 0.5: {join_words(weak)})")
+    tied = _all_tied_targets(data)
+    if tied:
+        out.append(f"every source ties on {join_words(tied)}")
+    if not out:
+        return None
+    return "Caveats: " + "; ".join(out) + " (details under Findings)."
 
 
 # A constant prediction reaches at most this macro-F1 on a binary task (majority share q: q / (1 + q)).
@@ -145,117 +231,36 @@ def _other_similarities(data: ReportData) -> list[str]:
     return out
 
 
-def _selection(results: RunResults, data: ReportData) -> list[str]:
-    grid = data.evaluation
-    if grid is None:
-        return ["Source selection was not evaluated in this run (no evaluation table)."]
-    metrics = list(grid.mean.columns)
-    selectors = list(grid.mean.index)
-    t2v = [s for s in selectors if s.startswith(TASK2VEC_PREFIX)]
-    others = [s for s in selectors if not s.startswith(TASK2VEC_PREFIX)]
-    chosen = [m for m in (find_metric(metrics, "top1"), find_metric(metrics, "regret")) if m]
-    if not chosen:
-        chosen = [m for m in metrics if not is_count(m)][:2]
-    out = []
-    for metric in chosen:
-        out.append(_selection_on(grid, metric, t2v, others))
-    return out
+def _paired(data: ReportData) -> str | None:
+    """Every comparison of the best distance with another selector, over targets (Holm)."""
+    from jtask2vec.report.sections.findings import claim_numbers
 
-
-def _cell(grid, selector: str, metric: str) -> str:
-    return fmt_interval(
-        grid.mean.at[selector, metric], grid.ci_low.at[selector, metric], grid.ci_high.at[selector, metric]
-    )
-
-
-def _selection_on(grid, metric: str, t2v: list[str], others: list[str]) -> str:
-    direction = "lower is better" if lower_is_better(metric) else "higher is better"
-    if not t2v:
-        best = grid.best(metric)
-        return (
-            f"On {metric} ({direction}) no TASK2VEC selector was evaluated; the best selector is "
-            f"{join_words(best)} with {_cell(grid, best[0], metric)}."
-            if best
-            else f"No values for {metric}."
-        )
-    best = grid.best(metric, among=t2v)
-    if not best:
-        return f"No TASK2VEC selector has a value for {metric}."
-    lead = best[0]
-    value = _cell(grid, lead, metric)
-    if len(best) == 1:
-        text = f"On {metric} ({direction}), the best TASK2VEC distance is {lead} with {value}."
-    elif len(best) == len(t2v):
-        text = f"On {metric} ({direction}), all {len(best)} TASK2VEC distances tie at {value}."
-    else:
-        text = (
-            f"On {metric} ({direction}), the best TASK2VEC distances are {join_words(best)}, tied at {value}."
-        )
-    comparisons, relations = [], []
-    lead_iv = (grid.ci_low.at[lead, metric], grid.ci_high.at[lead, metric])
-    lead_mean = grid.mean.at[lead, metric]
-    for other in others:
-        mean = grid.mean.at[other, metric]
-        if is_missing(mean):
-            continue
-        iv = (grid.ci_low.at[other, metric], grid.ci_high.at[other, metric])
-        overlap = intervals_overlap(lead_iv, iv)
-        if overlap is None:
-            relation = None
-        elif overlap:
-            relation = "intervals overlap: not distinguishable"
-        else:
-            better = lead_mean < mean if lower_is_better(metric) else lead_mean > mean
-            relation = (
-                "intervals disjoint: TASK2VEC better" if better else f"intervals disjoint: {other} better"
-            )
-        relations.append(relation)
-        comparisons.append(f"{other} {_cell(grid, other, metric)}" + (f" ({relation})" if relation else ""))
-    if comparisons:
-        text += " Against the baselines: " + "; ".join(comparisons) + "."
-        if any(r is None for r in relations):
-            text += " Without intervals these are point estimates only: no difference can be called."
-    overall = grid.best(metric)
-    if overall and not any(s in t2v for s in overall):
-        text += f" The best selector overall on {metric} is {join_words(overall)}, not a TASK2VEC distance."
-    return text
-
-
-def _paired(results: RunResults, data: ReportData) -> str | None:
-    """The lead TASK2VEC distance against every other selector, paired over targets, Holm-corrected."""
-    from jtask2vec.evaluation import paired_comparisons
-
-    grid = data.evaluation
-    per_target = results.per_target
-    if grid is None or per_target is None or per_target.empty:
+    found = data.claims
+    if found is None or not found.selectors:
         return None
-    metrics = [m for m in (find_metric(list(grid.mean.columns), k) for k in ("top1", "regret")) if m]
-    t2v = [s for s in grid.mean.index if s.startswith(TASK2VEC_PREFIX)]
-    others = [s for s in grid.mean.index if not s.startswith(TASK2VEC_PREFIX)]
-    if not metrics or not t2v or not others:
-        return None
-    lead = (grid.best(metrics[0], among=t2v) or [t2v[0]])[0]
-    conf = results.suite.evaluation.confidence
-    table = paired_comparisons(per_target, [(lead, o) for o in others], metrics, confidence=conf)
-    table = table.dropna(subset=["p_value"])
-    if table.empty:
-        return (
-            f"Paired over targets, {lead} cannot be compared with the other selectors (too few targets and "
-            "seeds for a paired test)."
-        )
-    called = [
-        f"{r.verdict} than {r.selector_b if r.verdict.startswith(lead) else lead} on {r.metric}"
-        f" (difference {fmt_interval(r.mean_diff, r.ci_low, r.ci_high, signed=True)}, Holm p {fmt(r.p_holm)})"
-        for r in table.itertuples(index=False)
-        if r.verdict != "not distinguishable"
+    items = [
+        f"{c.subject} vs {c.other} on {c.metric}: {claim_numbers(c)}, {c.verdict}" for c in found.selectors
     ]
-    text = (
-        f"Paired over targets ({plural(len(table), 'comparison')} of {lead} with the other selectors on "
-        f"{join_words(metrics)}, {fmt(100 * conf, 0)}% level, Holm-corrected): "
+    return (
+        f"The best distance against every other selector, paired over targets (sign-flip, max-T over the "
+        f"distances, Holm over all {len(items)}): " + "; ".join(items) + "."
     )
-    if not called:
-        return text + "no difference is significant."
-    return text + "; ".join(called) + f"; the other {len(table) - len(called)} are not distinguishable."
+
+
+def _friedman(data: ReportData) -> str | None:
+    found = data.claims
+    if found is None or not found.friedman:
+        return None
+    items = []
+    for metric, f in found.friedman.items():
+        ranks = sorted(f.mean_ranks.items(), key=lambda kv: kv[1])
+        top = ", ".join(f"{s} {fmt(r, 2)}" for s, r in ranks[:3])
+        called = "; ".join(f"{a} > {b}" for a, b in f.differences[:5]) or "no pair differs"
+        items.append(
+            f"{metric}: Friedman p {fmt(f.p_value)} over {plural(f.n_targets, 'target')}, best mean ranks "
+            f"{top}, critical difference {fmt(f.critical_difference, 2)} (Nemenyi): {called}"
+        )
+    return "All selectors ranked per target (Friedman + Nemenyi, Demšar 2006): " + " | ".join(items) + "."
 
 
 def _statistical_ties(results: RunResults) -> str | None:
@@ -281,10 +286,9 @@ def _statistical_ties(results: RunResults) -> str | None:
     return text
 
 
-def _all_tied(data: ReportData) -> str | None:
-    """Targets where every source transfers equally well make any ranking a top-1 hit."""
+def _all_tied_targets(data: ReportData) -> list[str]:
     if data.table4 is None or data.best.empty:
-        return None
+        return []
     tied = []
     for _, row in data.best.iterrows():
         target = row["target"]
@@ -293,6 +297,12 @@ def _all_tied(data: ReportData) -> str | None:
         )
         if n_sources > 1 and len(row["best_sources"]) == n_sources:
             tied.append(str(target))
+    return tied
+
+
+def _all_tied(data: ReportData) -> str | None:
+    """Targets where every source transfers equally well make any ranking a top-1 hit."""
+    tied = _all_tied_targets(data)
     if not tied:
         return None
     return (

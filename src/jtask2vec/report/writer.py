@@ -21,14 +21,14 @@ from jtask2vec.report.sections.comparison import (
     comparisons_section,
 )
 from jtask2vec.report.sections.environment import provenance_section
-from jtask2vec.report.sections.evaluation import selection_section
+from jtask2vec.report.sections.evaluation import selection_figures, selection_section
 from jtask2vec.report.sections.findings import findings_section
 from jtask2vec.report.sections.finetune import table2_section
 from jtask2vec.report.sections.kinds import kinds_section
 from jtask2vec.report.sections.similarity import similarity_figures, similarity_section, table3_section
 from jtask2vec.report.sections.tasks import tasks_section
 from jtask2vec.report.sections.transfer import table4_section, transfer_figures
-from jtask2vec.report.verdict import verdict
+from jtask2vec.report.verdict import verdict, verdict_details
 from jtask2vec.results import TABLE_COLUMNS, RunResults
 from jtask2vec.store import atomic_write_bytes, atomic_write_text
 
@@ -121,7 +121,7 @@ def _write_pivots(data: ReportData, folder: Path) -> dict[str, Path]:
 
 
 def _make_figures(data: ReportData) -> dict[str, Figure]:
-    return {**similarity_figures(data), **transfer_figures(data)}
+    return {**similarity_figures(data), **transfer_figures(data), **selection_figures(data)}
 
 
 # ---- the document ------------------------------------------------------------------------------------
@@ -135,14 +135,14 @@ def _document(
     if suite.description:
         blocks.append(Paragraph(suite.description))
     blocks += [Heading(2, "Verdict"), Bullets(verdict(results, data))]
-    blocks += findings_section(data, comparison_sentences(versus))
+    blocks += findings_section(data, comparison_sentences(versus), verdict_details(results, data))
     blocks += tasks_section(results, data)
     blocks += table2_section(data)
     blocks += table3_section(data)
     blocks += similarity_section(data, figs)
     blocks += kinds_section(data)
     blocks += table4_section(data, figs)
-    blocks += selection_section(results, data)
+    blocks += selection_section(results, data, figs)
     blocks += comparisons_section(versus)
     blocks += provenance_section(results, files)
     return blocks

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from jtask2vec.report import figures
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.evaluation_grid import as_bool, ci_method_words, is_count, lower_is_better
 from jtask2vec.report.format import MISSING, fmt, fmt_interval, is_missing
-from jtask2vec.report.render import Block, Cell, Heading, Paragraph, Table
+from jtask2vec.report.render import Block, Cell, Figure, Heading, Paragraph, Table
 from jtask2vec.report.sections.common import count, max_int, not_run
 from jtask2vec.results import FLAG_COLUMN, RunResults, flagged_scores
 
@@ -18,7 +19,32 @@ EVALUATION_CAPTION = (
 )
 
 
-def selection_section(results: RunResults, data: ReportData) -> list[Block]:
+def selection_figures(data: ReportData) -> dict[str, Figure]:
+    """The critical-difference diagram of the first headline metric with a Friedman test (Demšar 2006)."""
+    found = data.claims
+    if found is None or not found.friedman:
+        return {}
+    metric, f = next(iter(found.friedman.items()))
+    png = figures.cd_diagram(
+        f.mean_ranks,
+        f.critical_difference,
+        f.cliques,
+        f"Mean rank over {f.n_targets} targets on {metric} (1 = best); Friedman p {fmt(f.p_value)}",
+    )
+    caption = (
+        f"Critical-difference diagram on {metric}: each selector's rank among all selectors, averaged over "
+        f"{f.n_targets} targets (each target's metric averaged over its seeds first); a thick line joins "
+        f"selectors whose mean ranks differ by less than the critical difference "
+        f"{fmt(f.critical_difference, 2)} (Nemenyi, {fmt(100 * data.confidence, 0)}%), which cannot be told "
+        f"apart. Friedman test over targets: p {fmt(f.p_value)}"
+        + ("." if f.p_value < 1 - data.confidence else ": no selector is shown to differ from another.")
+    )
+    return {"cd_diagram": Figure("figures/cd_diagram.png", caption, png)}
+
+
+def selection_section(
+    results: RunResults, data: ReportData, figs: dict[str, Figure] | None = None
+) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Does the most similar source transfer best?")]
     grid = data.evaluation
     if grid is None:
@@ -53,7 +79,8 @@ def selection_section(results: RunResults, data: ReportData) -> list[Block]:
                 "better, ↓ lower is better); bold: best selector per metric. Intervals: "
                 f"{fmt(100 * conf, 0)}% {ci_method_words(results.evaluation)} over seeds "
                 f"({n_seeds} seed(s), {n_targets} target(s)); "
-                "[n/a] where they cannot be estimated. "
+                "[n/a] where they cannot be estimated. These intervals show seed stability; the claims "
+                "of the verdict are tested over targets (Findings). "
                 f"Feature-based selectors use {results.suite.evaluation.feature_layers!r} features "
                 "('last': pooled last layer; 'mean': mean over layers of the pooled layer outputs); LEEP/NCE "
                 "the source head's probabilities.",
@@ -61,6 +88,8 @@ def selection_section(results: RunResults, data: ReportData) -> list[Block]:
             )
         )
         blocks += flag_notes(results)
+        if figs and "cd_diagram" in figs:
+            blocks.append(figs["cd_diagram"])
     blocks.append(Heading(3, "Does the best transfer beat no transfer beyond seed noise?"))
     tests = results.baseline_tests
     if tests.empty:

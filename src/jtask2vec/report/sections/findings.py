@@ -6,24 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jtask2vec.evaluation.claims import Claim
 from jtask2vec.report.data import ReportData
 from jtask2vec.report.evaluation_grid import lower_is_better
 from jtask2vec.report.findings import DistanceFinding, distance_findings
-from jtask2vec.report.format import fmt, join_words
+from jtask2vec.report.format import fmt, fmt_interval, is_missing, join_words, plural
 from jtask2vec.report.render import Block, Bullets, Heading, Paragraph
 from jtask2vec.report.sections.common import not_run
 
-LEAD_WORDS = {
-    "better": "its interval lies clear of the runner-up's",
-    "overlap": "its interval overlaps the runner-up's, so the lead is within seed noise",
-    "n/a": "without intervals the lead cannot be judged against seed noise",
-}
 RANDOM_WORDS = {
-    "better": "better than chance beyond seed noise",
-    "overlap": "not distinguishable from chance",
-    "worse": "worse than chance beyond seed noise",
-    "n/a": "not comparable with chance without intervals",
+    "better": "better than chance",
+    "not distinguishable": "not distinguishable from chance",
+    "worse": "worse than chance",
+    "n/a": "not testable against chance (fewer than 2 targets)",
 }
+
+
+def claim_numbers(c: Claim) -> str:
+    """``difference +0.250 [0.100, 0.400] over 11 targets, p 0.004 (test)``."""
+    p = "p n/a" if is_missing(c.p_value) else f"p {fmt(c.p_value)}"
+    if c.p_adjusted != c.p_value and not is_missing(c.p_adjusted):
+        p += f", Holm {fmt(c.p_adjusted)}"
+    return (
+        f"difference {fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)} over "
+        f"{plural(c.n_targets, 'target')}, {p} ({c.test})"
+    )
 
 
 def distance_sentence(f: DistanceFinding) -> str:
@@ -33,10 +40,14 @@ def distance_sentence(f: DistanceFinding) -> str:
     else:
         text = f"On {f.metric} ({direction}), the best distance is {f.best[0]} at {f.best_text}"
     if f.runner_up:
-        text += f"; next is {f.runner_up} at {f.runner_up_text}: {LEAD_WORDS[f.versus_runner_up]}"
+        text += f"; next is {f.runner_up} at {f.runner_up_text}"
     text += "."
-    if f.versus_random:
-        text += f" Against chance ({f.random_name} {f.random_text}) it is {RANDOM_WORDS[f.versus_random]}."
+    if f.chance is not None:
+        who = "" if f.chance.subject in f.best else f" (the best over targets: {f.chance.subject})"
+        text += (
+            f" Against chance ({f.random_name} {f.random_text}), over targets{who}: "
+            f"{claim_numbers(f.chance)}: {RANDOM_WORDS.get(f.versus_random, f.versus_random)}."
+        )
     if f.best_overall and not set(f.best_overall) & set(f.best):
         text += f" The best selector overall is {join_words(f.best_overall)}."
     return text
@@ -60,14 +71,18 @@ def kinds_sentence(data: ReportData) -> str | None:
     return text + " (table below)."
 
 
-def findings_section(data: ReportData, comparisons: Sequence[str] = ()) -> list[Block]:
-    """``comparisons``: sentences answering the cross-run questions (:func:`comparison_sentences`)."""
+def findings_section(
+    data: ReportData, comparisons: Sequence[str] = (), details: Sequence[str] = ()
+) -> list[Block]:
+    """``comparisons``: sentences answering the cross-run questions (:func:`comparison_sentences`);
+    ``details``: the verdict's details (:func:`jtask2vec.report.verdict.verdict_details`)."""
     blocks: list[Block] = [Heading(2, "Findings")]
-    findings = distance_findings(data.evaluation)
+    findings = distance_findings(data.evaluation, data.claims)
     items = [distance_sentence(f) for f in findings]
     if (kinds := kinds_sentence(data)) is not None:
         items.append(kinds)
     items += comparisons
+    items += details
     if not items:
         return [*blocks, not_run("Findings (no evaluation and no task kinds)")]
     blocks.append(Bullets(items))
@@ -80,10 +95,13 @@ def findings_section(data: ReportData, comparisons: Sequence[str] = ()) -> list[
     )
     blocks.append(
         Paragraph(
-            "Which distance works best: per headline metric, the best TASK2VEC distance and its interval "
-            "(as in the evaluation table), against the next distance and against chance: random:expected, "
-            "the exact expectation over uniformly random rankings (else the random selector's single draw "
-            "per seed); intervals that do not overlap count as a difference. " + cross_run,
+            "Which distance works best: per headline metric, the best TASK2VEC distance with its interval "
+            "over seeds (as in the evaluation table: seed stability, not evidence), and the test against "
+            "chance (random:expected, the exact expectation over uniformly random rankings) over targets: "
+            "each target's metric averaged over its seeds, the per-target differences tested by an exact "
+            "two-sided sign-flip permutation test (Monte Carlo above 16 targets), max-T over the distances "
+            "so that picking the best one is part of the test; the interval of the difference is Student t "
+            "over targets. " + cross_run,
             note=True,
         )
     )
