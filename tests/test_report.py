@@ -496,6 +496,18 @@ def html_escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def test_table1_puts_sources_and_licences_in_numbered_footnotes(report) -> None:
+    """Long source/licence texts would widen Table 1 past the page: a footnote number in the table, the text
+    once per distinct source under it."""
+    _, _, md, _ = report
+    t1 = find_table(md, "task", "loader")
+    assert t1[0][-1] == "source, licence" and "licence" not in t1[0][:-1]
+    marks = [r[-1] for r in t1[1:]]
+    assert marks == [f"[{i}]" for i in range(1, len(marks) + 1)]  # each fake task has its own file
+    section = md.split("## Tasks and data", 1)[1].split("\n## ", 1)[0]
+    assert "Sources and licences: [1] …/corpora/" in section and "licence: CC BY-SA 4.0" in section
+
+
 def test_provenance_config_hashes_versions_and_no_machine_paths(report) -> None:
     results, _, md, _ = report
     assert dump_suite(results.suite).strip() in md

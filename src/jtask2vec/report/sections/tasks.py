@@ -1,4 +1,5 @@
-"""Table 1: the tasks, their sizes, label counts, truncation, data hashes, sources and licences."""
+"""Table 1: the tasks, their sizes, label counts, truncation, data hashes, sources and licences (the long
+source and licence texts as numbered footnotes under the table, so that it fits the page width)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,11 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
         return readable(v)
 
     rows = []
+    notes: dict[str, int] = {}  # "source — licence" -> footnote number, shared by tasks with the same text
     for t in names:
         row = by_name[t]
+        origin = f"{val(row, 'source')} — licence: {val(row, 'licence')}"
+        mark = notes.setdefault(origin, len(notes) + 1)
         rows.append(
             cells(
                 [
@@ -44,8 +48,7 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
                     f"{val(row, 'train')} / {val(row, 'dev')} / {val(row, 'test')}",
                     truncation(row),
                     short_hash(val(row, "data_hash")),
-                    val(row, "source"),
-                    val(row, "licence"),
+                    f"[{mark}]",
                 ]
             )
         )
@@ -58,10 +61,9 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
         "train / dev / test",
         "truncated (tokens p50 / p90 / max)",
         "data hash",
-        "source",
-        "licence",
+        "source, licence",
     ]
-    numeric = [False, False, True, False, False, True, True, False, False, False]
+    numeric = [False, False, True, False, False, True, True, False, False]
     if data.kinds:  # the kind column, where the run's tasks table has one
         header.insert(1, "kind")
         numeric.insert(1, False)
@@ -82,6 +84,9 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
             "lengths in tokens of the probe's tokenizer.",
             note=True,
         )
+    )
+    blocks.append(
+        Paragraph("Sources and licences: " + " ".join(f"[{n}] {o}" for o, n in notes.items()), note=True)
     )
     return blocks
 
