@@ -102,3 +102,21 @@ def test_the_old_seed_interval_rule_fails_the_null_check() -> None:
     new = power.power_table(design, sims=100, power_sims=0, metrics=("top1_hit",), seed=0)
     chance = [r for r in new if r["claim"] == "best distance vs chance on top1_hit"]
     assert chance[0]["false_claim_rate"] <= NULL_LIMIT
+
+
+def test_power_command_prints_the_claims_as_json(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from jtask2vec.cli import app
+
+    args = ["power", "--suite", "ja-zoo", "--sims", "3", "--json", "--runs-dir", str(tmp_path)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    payload = json.loads(done.output)
+    assert payload["design"]["n_targets"] == 11 and payload["design"]["n_seeds"] == 3
+    assert payload["design"]["n_sources"] == 10 and "stated noise levels" in payload["noise_from"]
+    claims_ = {r["claim"] for r in payload["claims"]}
+    assert "best distance vs chance on top1_hit" in claims_ and "run B vs run A (unpaired) on ndcg" in claims_
+    assert all(0 <= r["false_claim_rate"] <= 1 and 0 <= r["power"] <= 1 for r in payload["claims"])
