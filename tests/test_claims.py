@@ -139,3 +139,32 @@ def test_friedman_and_nemenyi_match_scipy_and_demsar() -> None:
     assert f.critical_difference == pytest.approx(2.569 * math.sqrt(4 * 5 / (6 * 14)), abs=1e-3)
     assert f.mean_ranks["d"] == pytest.approx(1.0)  # higher is better: the largest values rank first
     assert ("d", "a") in f.differences
+
+
+def _grid(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
+    """Transfer rows (source, target, seed, accuracy), the no-transfer baseline at 0.80."""
+    from jtask2vec.results import BASELINE_SOURCE, TABLE_COLUMNS
+
+    out = [(s, t, k, a, a, a, a - 0.80) for s, t, k, a in rows]
+    out += [(BASELINE_SOURCE, t, k, 0.80, 0.80, 0.80, 0.0) for t, k in {(t, k) for _, t, k, _ in rows}]
+    return pd.DataFrame(out, columns=TABLE_COLUMNS["transfer"])
+
+
+def test_zero_variance_never_gives_p_zero_in_the_older_tests() -> None:
+    """The issue's examples: one source gets exactly one more test example right (of 100) on both of 2
+    seeds; a selector misses top-1 on all 4 targets where chance is 1/6."""
+    from jtask2vec.evaluation import baseline_tests, paired_comparisons, tied_with_best
+
+    grid = _grid([(s, "t", k, a) for k in (0, 1) for s, a in (("x", 0.81), ("y", 0.80))])
+    tests = baseline_tests(grid).set_index("target")
+    assert tests.at["t", "p_value"] == pytest.approx(0.25)  # 1/2^2, not 0
+    assert not tests.at["t", "beats_baseline"] and not tests.at["t", "beats_baseline_adjusted"]
+    _, tied = tied_with_best(grid)
+    assert tied["t"] == {"x", "y"}  # one example on 2 seeds does not separate them
+    pt = pd.DataFrame(
+        [("A", 0, f"t{i}", "top1_hit", 0.0) for i in range(4)]
+        + [("random:expected", 0, f"t{i}", "top1_hit", 1 / 6) for i in range(4)],
+        columns=["selector", "seed", "target", "metric", "value"],
+    )
+    row = paired_comparisons(pt, [("A", "random:expected")], ["top1_hit"]).iloc[0]
+    assert row.p_value == pytest.approx(2 / 16) and row.verdict == "not distinguishable"

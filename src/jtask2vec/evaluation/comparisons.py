@@ -14,8 +14,9 @@ wins by a test example or two. Per target, the best source b is the one with the
 accuracy over seeds (ties: by name); another source s is *tied with the best* unless a one-sided paired
 t-test over seeds of ``acc_b − acc_s`` (same seed, H1: mean > 0) rejects at level 1 − confidence. With a
 single seed (no test possible) only exact ties (within 1e-9) count; when the differences are constant
-over seeds, s is tied iff that constant is ≤ 1e-9. No multiplicity correction: each source is tested on its
-own, which errs towards calling fewer ties.
+over seeds (no t-test), the exact one-sided sign-flip p ``1/2^n`` decides (:func:`constant_difference_p`):
+one more test example right on both of 2 seeds is a tie, not a separation. No multiplicity correction:
+each source is tested on its own, which errs towards calling fewer ties.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return out
 
 
+def constant_difference_p(mean: float, n: int, *, two_sided: bool) -> float:
+    """p of a difference that is the same on all ``n`` units, where a t-test is undefined: the exact
+    sign-flip p (only the all-same-sign vectors are as extreme: ``2/2^n`` two-sided, ``1/2^n`` one-sided
+    for a positive difference), 1 for a zero (or, one-sided, negative) difference. Never 0."""
+    if abs(mean) <= BEST_ATOL or (not two_sided and mean < 0):
+        return 1.0
+    return min(1.0, (2.0 if two_sided else 1.0) / 2.0**n)
+
+
 def _t_test(units: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
     """(mean, ci_low, ci_high, two-sided p) of a one-sample t over ``units``; NaN where undefined."""
     n = units.shape[0]
@@ -66,9 +76,8 @@ def _t_test(units: np.ndarray, confidence: float) -> tuple[float, float, float, 
     if n < 2:
         return mean, float("nan"), float("nan"), float("nan")
     sd = float(units.std(ddof=1))
-    if sd == 0:
-        p = 1.0 if abs(mean) <= BEST_ATOL else 0.0
-        return mean, mean, mean, p
+    if sd == 0:  # a constant difference: the exact sign-flip p, never 0
+        return mean, mean, mean, constant_difference_p(mean, n, two_sided=True)
     half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
     p = float(stats.ttest_1samp(units, 0.0).pvalue)
     return mean, mean - half, mean + half, p
@@ -135,8 +144,10 @@ def tied_with_best(transfer: pd.DataFrame, *, confidence: float = 0.95) -> tuple
             if s == best:
                 continue
             d = (wide[best] - wide[s]).dropna().to_numpy(dtype=np.float64)
-            if d.shape[0] < 2 or float(d.std(ddof=1)) == 0:
+            if d.shape[0] < 2:
                 is_tied = d.shape[0] > 0 and float(d.mean()) <= BEST_ATOL
+            elif float(d.std(ddof=1)) == 0:
+                is_tied = constant_difference_p(float(d.mean()), d.shape[0], two_sided=False) >= alpha
             else:
                 is_tied = float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue) >= alpha
             if is_tied:
@@ -217,7 +228,9 @@ def baseline_tests(
         low_adj = mean - float(stats.t.ppf(1 - adjusted_alpha / 2, n - 1)) * se
         if se > 0:
             p_value = float(stats.ttest_1samp(gains, 0.0, alternative="greater").pvalue)
-        else:
-            p_value = 0.0 if mean > 0 else 1.0
-        rows.append((target, best, mean, low, high, bool(low > 0), n, m, p_value, low_adj, bool(low_adj > 0)))
+            beats, beats_adj = bool(low > 0), bool(low_adj > 0)
+        else:  # the same gain on every seed: the exact sign-flip p (1/2^n), never 0
+            p_value = constant_difference_p(mean, n, two_sided=False)
+            beats, beats_adj = p_value < (1 - confidence) / 2, p_value < adjusted_alpha / 2
+        rows.append((target, best, mean, low, high, beats, n, m, p_value, low_adj, beats_adj))
     return pd.DataFrame(rows, columns=columns)
