@@ -210,8 +210,8 @@ def test_tasks_table_and_report_show_truncation(tmp_path: Path) -> None:
     paths = write_report(RunResults(suite=pipe.suite, tasks=table), tmp_path / "report")
     md = paths.markdown.read_text(encoding="utf-8")
     row = table.iloc[0]
-    shown = f"{row['truncated_share']:.1%} ({row['tokens_p50']} / {row['tokens_p90']} / {row['tokens_max']})"
-    assert shown in md and "truncated (tokens p50 / p90 / max)" in md
+    shown = f"{row['truncated_share']:.1%} ({row['tokens_p50']}/{row['tokens_p90']}/{row['tokens_max']})"
+    assert shown in md and "| truncated |" in md and "(median/90th percentile/max)" in md
 
 
 # ---- 7. streamed, seeded, stratified sampling of large files -----------------------------------------

@@ -62,7 +62,8 @@ def _scope(results: RunResults, data: ReportData) -> str:
         f"{plural(n_seeds, 'seed')} ({', '.join(str(s) for s in data.seeds)})."
     )
     if data.stand_in:
-        text += f" {plural(len(data.stand_in), 'task')} marked † stand in for tasks of the study."
+        n = len(data.stand_in)
+        text += f" {plural(n, 'task')} marked † {'stands' if n == 1 else 'stand'} in for tasks of the study."
     if _n_targets(data):
         text += (
             f" Every claim below is a test over the {plural(_n_targets(data), 'target')} (each target's "
@@ -232,18 +233,22 @@ def _other_similarities(data: ReportData) -> list[str]:
 
 
 def _paired(data: ReportData) -> str | None:
-    """Every comparison of the best distance with another selector, over targets (Holm)."""
-    from jtask2vec.report.sections.findings import claim_numbers
-
+    """Every comparison of the best distance with another selector, over targets (Holm): the test said once,
+    then one short item per comparison."""
     found = data.claims
     if found is None or not found.selectors:
         return None
+    first = found.selectors[0]
     items = [
-        f"{c.subject} vs {c.other} on {c.metric}: {claim_numbers(c)}, {c.verdict}" for c in found.selectors
+        f"{c.subject} vs {c.other} on {c.metric} "
+        f"{fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)}, Holm p {fmt(c.p_adjusted)}"
+        + (f" ({c.verdict})" if c.called else "")
+        for c in found.selectors
     ]
     return (
-        f"The best distance against every other selector, paired over targets (sign-flip, max-T over the "
-        f"distances, Holm over all {len(items)}): " + "; ".join(items) + "."
+        f"The best distance against every other selector, paired over {plural(first.n_targets, 'target')} "
+        f"({first.test}; Holm over all {len(items)}; difference of the means with its t interval over "
+        "targets): " + "; ".join(items) + "."
     )
 
 

@@ -43,9 +43,9 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
                     data.label(t),
                     val(row, "loader"),
                     val(row, "n"),
-                    f"{val(row, 'label0')} ({val(row, 'n_label0')})",
+                    f"{val(row, 'label0')} ({val(row, 'n_label0')}) / "
                     f"{val(row, 'label1')} ({val(row, 'n_label1')})",
-                    f"{val(row, 'train')} / {val(row, 'dev')} / {val(row, 'test')}",
+                    f"{val(row, 'train')}/{val(row, 'dev')}/{val(row, 'test')}",
                     truncation(row),
                     short_hash(val(row, "data_hash")),
                     f"[{mark}]",
@@ -55,15 +55,14 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
     header = [
         "task",
         "loader",
-        "examples",
-        "label 0 (n)",
-        "label 1 (n)",
-        "train / dev / test",
-        "truncated (tokens p50 / p90 / max)",
-        "data hash",
-        "source, licence",
+        "n",
+        "label 0 / label 1 (n)",
+        "train/dev/test",
+        "truncated",
+        "hash",
+        "origin",
     ]
-    numeric = [False, False, True, False, False, True, True, False, False]
+    numeric = [False, False, True, False, True, True, False, False]
     if data.kinds:  # the kind column, where the run's tasks table has one
         header.insert(1, "kind")
         numeric.insert(1, False)
@@ -78,10 +77,11 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
     )
     blocks.append(
         Paragraph(
-            f"Data hash: the hash of each task's derived data (first {HASH_DIGITS} hex digits; the "
+            f"n: examples. Hash: the hash of each task's derived data (first {HASH_DIGITS} hex digits; the "
             "full hash is in tasks.csv). Truncated: the share of texts longer than the probe's max_length "
             "tokens, which the probe sees cut to their first max_length tokens; in brackets the text "
-            "lengths in tokens of the probe's tokenizer.",
+            "lengths in tokens of the probe's tokenizer (median/90th percentile/max). Origin: the source and "
+            "licence, below.",
             note=True,
         )
     )
@@ -92,18 +92,18 @@ def tasks_section(results: RunResults, data: ReportData) -> list[Block]:
 
 
 def truncation(row: pd.Series) -> str:
-    """``12.5% (p50 / p90 / max)``, or the missing mark for results without these columns."""
+    """``12.5% (p50/p90/max)``, or the missing mark for results without these columns."""
     share = row.get("truncated_share")
     if is_missing(share) or share == "":
         return MISSING
-    lengths = " / ".join(
+    lengths = "/".join(
         MISSING if is_missing(row.get(k)) else str(int(row.get(k)))
         for k in ("tokens_p50", "tokens_p90", "tokens_max")
     )
     return f"{float(share):.1%} ({lengths})"
 
 
-HASH_DIGITS = 16
+HASH_DIGITS = 8
 
 
 def short_hash(text: str) -> str:
