@@ -7,6 +7,10 @@ A checkpoint folder holds
 - the tokenizer files (``tokenizer.json`` ...);
 - ``head.safetensors``: the linear head, ``head.weight`` (num_labels, hidden) and ``head.bias`` (num_labels,);
 - ``meta.json``: ``{"pooling", "num_labels", "head_dropout", ...}`` plus whatever the caller adds.
+
+The file format only: the caller names the folder (the ``finetune`` stage writes into a store staging
+folder and opens stored ones; :mod:`jtask2vec.stages`). May import: modeling, probes, errors and the
+store's atomic file helpers, never the store itself.
 """
 
 from __future__ import annotations
@@ -22,11 +26,10 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from jtask2vec.errors import ProbeError
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import quiet_hf_progress
-from jtask2vec.store import ArtifactStore, atomic_write_json
+from jtask2vec.store import atomic_write_json
 
 HEAD_FILE = "head.safetensors"
 META_FILE = "meta.json"
-FINETUNE_KIND = "finetune"  # store kind of fine-tuned classifiers (and their result.json)
 
 
 def save_classifier(
@@ -77,18 +80,3 @@ def load_classifier(folder: str | Path) -> tuple[EncoderClassifier, PreTrainedTo
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model.eval()
     return model, tokenizer, meta
-
-
-def finetuned_folder(store: ArtifactStore, key: str) -> Path:
-    """The checkpoint folder of the fine-tuned classifier stored under ``key``."""
-    folder = store.open(FINETUNE_KIND, key)  # checked; a corrupt one is quarantined and reads as absent
-    if folder is None:
-        raise ProbeError(f"no fine-tuned classifier {key!r} in the store at {store.root}")
-    return folder
-
-
-def load_finetuned(
-    store: ArtifactStore, key: str
-) -> tuple[EncoderClassifier, PreTrainedTokenizerBase, dict[str, Any]]:
-    """``load_classifier`` of the store's checkpoint ``key`` (a ``FinetuneResult.checkpoint_key``)."""
-    return load_classifier(finetuned_folder(store, key))

@@ -1,7 +1,8 @@
 """One fine-tuning routine: encoder + fresh linear head on a task's train split, epoch picked on dev.
 
-A transfer is the same call started from a saved fine-tuned encoder (``init_from``): the source head is
-dropped and a fresh head is drawn, exactly as for a fine-tune from the pretrained probe.
+A transfer is the same call started from a fine-tuned source encoder (``start``, passed in as a loaded
+module): the source head is not used and a fresh head is drawn, exactly as for a fine-tune from the
+pretrained probe.
 
 Recipe: cross-entropy, AdamW (no weight decay on biases and LayerNorm weights), linear warmup then
 linear decay (``get_linear_schedule_with_warmup``), gradient-norm clipping, length-bucketed batches with
@@ -12,8 +13,11 @@ Determinism: ``seed`` fixes the head initialisation, dropout (torch RNG, forked 
 untouched), the train subsample and the batch order (numpy ``default_rng(seed)``). Same seed on the CPU
 gives identical numbers.
 
-Results and checkpoints are cached in the artifact store under :func:`finetune_key`; a re-run with the
-same inputs returns the stored result without training.
+Pure computation: explicit inputs (task, probe, recipe, seed, start encoder), values out (the trained
+classifier and its :class:`FinetuneResult`). Nothing here touches the artifact store, computes a key or
+writes a file: the ``finetune`` stage (:mod:`jtask2vec.stages`) maps a job to its key, loads a transfer's
+source encoder, calls :func:`finetune` and publishes the checkpoint. May import: config, errors, probes,
+modeling, classify, tasks, text_inputs, device.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, save_classifier
 from jtask2vec.classify import (
     bucketed_batches,
     classification_metrics,
@@ -42,21 +45,18 @@ from jtask2vec.classify import (
 )
 from jtask2vec.config import TrainingConfig
 from jtask2vec.device import model_device, resolve_device
-from jtask2vec.errors import ConfigError, DataError
-from jtask2vec.keys import finetune_key
+from jtask2vec.errors import DataError
 from jtask2vec.modeling import EncoderClassifier
-from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
-from jtask2vec.store import ArtifactStore, atomic_write_json, read_json
+from jtask2vec.probes import Probe
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.splits import stratified_subsample
 from jtask2vec.text_inputs import Encoded
 
-RESULT_FILE = "result.json"
-
 
 @dataclass
 class FinetuneResult:
-    """Test-split scores of one fine-tune, the selected epoch, and where its checkpoint lives.
+    """Test-split scores of one fine-tune, the selected epoch, and (filled in by the stage that publishes
+    it) the store key of its checkpoint.
 
     ``train_seconds`` is the wall time of training plus the per-epoch dev scoring;
     ``examples_per_second`` counts training examples over the time spent in training steps only.
@@ -75,7 +75,7 @@ class FinetuneResult:
     n_dev: int
     n_test: int
     source: str | None  # None = from the pretrained probe, else the source task name
-    checkpoint_key: str  # store key (kind "finetune") of the saved fine-tuned classifier
+    checkpoint_key: str = ""  # store key (kind "finetune") of the checkpoint; set by the publishing stage
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,15 +84,6 @@ class FinetuneResult:
     def from_dict(cls, payload: dict[str, Any]) -> FinetuneResult:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in payload.items() if k in names})
-
-
-# ---- caching (keys: jtask2vec.keys.finetune_key, re-exported here) ---------------------------------------
-def load_result(store: ArtifactStore, key: str) -> FinetuneResult | None:
-    """The stored result of fine-tune ``key``, or None when it has not finished."""
-    folder = store.open(FINETUNE_KIND, key)  # checked; a corrupt one is quarantined and reads as absent
-    if folder is None:
-        return None
-    return FinetuneResult.from_dict(read_json(folder / RESULT_FILE))
 
 
 # ---- progress -------------------------------------------------------------------------------------------
@@ -206,61 +197,33 @@ def train_classifier(
     }
 
 
+@dataclass
+class Finetuned:
+    """What :func:`finetune` returns: the trained classifier (eval mode, best dev epoch) and its scores."""
+
+    model: EncoderClassifier
+    result: FinetuneResult
+
+
 def finetune(
     task: Task,
     probe: Probe,
     training: TrainingConfig,
     seed: int,
     *,
-    store: ArtifactStore | None = None,
-    init_from: str | None = None,
+    start: nn.Module | None = None,
     source_name: str | None = None,
     progress: bool = True,
     device: str | torch.device = "cpu",
-) -> FinetuneResult:
-    """Fine-tune the probe (or the encoder of checkpoint ``init_from``) + a fresh head on ``task``.
+) -> Finetuned:
+    """Fine-tune the probe's encoder (or ``start``) + a fresh head on ``task``; score the best epoch on test.
 
-    - ``init_from``: store key of a fine-tuned source classifier (a ``FinetuneResult.checkpoint_key``);
-      its encoder is the starting point, its head is dropped. Needs ``store``.
-    - ``source_name``: the source task's name, recorded in the result (defaults to the source
-      checkpoint's task name).
-    - With ``store``, the result and the classifier are published atomically under
-      ``finetune_key(...)`` (kind ``finetune``) and a later call with the same inputs returns the stored
-      result without training. Without a store nothing is written (``checkpoint_key`` is still the key).
-    - ``device``: where to train (``"auto"``, ``"cpu"``, ``"cuda"``...); not part of the key. Seeded runs
-      are bit-identical on the CPU; on a GPU, up to the kernels' own nondeterminism.
+    - ``start``: the encoder a transfer starts from (a fine-tuned source's encoder, loaded by the caller);
+      it is trained in place. ``None``: a fresh copy of the pretrained probe's encoder.
+    - ``source_name``: the source task's name, recorded in the result (``None`` for no transfer).
+    - ``device``: where to train (``"auto"``, ``"cpu"``, ``"cuda"``...). Seeded runs are bit-identical on
+      the CPU; on a GPU, up to the kernels' own nondeterminism.
     """
-    if init_from is not None and store is None:
-        raise ConfigError("a transfer (init_from) needs the artifact store that holds the source checkpoint")
-    args = (task, probe, training, seed, store, init_from, source_name, progress, device)
-    if store is None:
-        return _finetune(*args)
-    # check, claim (a concurrent process asking for the same fine-tune waits), re-check inside, compute
-    key = finetune_key(task, probe, training, seed, init_from)
-    cached = load_result(store, key)
-    if cached is not None:
-        return cached
-    with store.claim(FINETUNE_KIND, key):
-        return _finetune(*args)
-
-
-def _finetune(
-    task: Task,
-    probe: Probe,
-    training: TrainingConfig,
-    seed: int,
-    store: ArtifactStore | None,
-    init_from: str | None,
-    source_name: str | None,
-    progress: bool,
-    device: str | torch.device,
-) -> FinetuneResult:
-    key = finetune_key(task, probe, training, seed, init_from)
-    if store is not None:
-        cached = load_result(store, key)
-        if cached is not None:
-            return cached
-
     train_idx, dev_idx, test_idx = (task.indices(s) for s in ("train", "dev", "test"))
     if len(train_idx) == 0 or len(test_idx) == 0:
         raise DataError(f"task {task.name!r} needs train and test examples (sizes: {task.split_sizes()})")
@@ -270,17 +233,7 @@ def _finetune(
     rng = np.random.default_rng(seed)
     if training.train_subsample is not None and training.train_subsample < len(train_idx):
         train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, seed)]
-
-    if init_from is not None:
-        assert store is not None
-        folder = finetuned_folder(store, init_from)
-        with torch.random.fork_rng(devices=[]), quiet_hf_progress():
-            encoder = load_encoder(folder)
-        if source_name is None:
-            source_result = load_result(store, init_from)
-            source_name = source_result.task if source_result is not None else init_from
-    else:
-        encoder = probe.fresh_encoder()
+    encoder = probe.fresh_encoder() if start is None else start
 
     tokenizer = probe.tokenizer
     texts = task.inputs
@@ -325,22 +278,5 @@ def _finetune(
         n_dev=len(dev_idx),
         n_test=len(test_idx),
         source=source_name,
-        checkpoint_key=key,
     )
-    if store is not None:
-        meta = {
-            "task": task.name,
-            "label_names": list(task.label_names),
-            "data_hash": task.data_hash,
-            "probe": probe.name,
-            "probe_fingerprint": probe.fingerprint,
-            "max_length": probe.max_length,
-            "seed": int(seed),
-            "init_from": init_from,
-            "source": source_name,
-            "training": training.model_dump(mode="json"),
-        }
-        with store.staging(FINETUNE_KIND, key, inputs=meta) as stage:
-            save_classifier(model, tokenizer, stage, meta)
-            atomic_write_json(stage / RESULT_FILE, result.to_dict())
-    return result
+    return Finetuned(model, result)
