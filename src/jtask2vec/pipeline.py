@@ -106,7 +106,7 @@ class Pipeline:
         from jtask2vec.stages import load_finetuned
 
         self.finetune_jobs([(task, seed)])
-        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed))
+        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed), self.probe)
         return model.to(self.device), tokenizer, meta
 
     # ---- running jobs ------------------------------------------------------------------------------

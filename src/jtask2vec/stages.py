@@ -109,11 +109,18 @@ def finetuned_folder(store: ArtifactStore, key: str) -> Path:
     return folder
 
 
-def load_finetuned(store: ArtifactStore, key: str):
-    """``(model, tokenizer, meta)`` of the store's checkpoint ``key`` (``FinetuneResult.checkpoint_key``)."""
+def load_finetuned(store: ArtifactStore, key: str, probe: Probe | None = None):
+    """``(model, tokenizer, meta)`` of the store's checkpoint ``key`` (``FinetuneResult.checkpoint_key``);
+    a delta checkpoint (frozen word embeddings) loads on top of ``probe``."""
     from jtask2vec.checkpoints import load_classifier
 
-    return load_classifier(finetuned_folder(store, key))
+    folder = finetuned_folder(store, key)
+    if not (folder / "config.json").is_file():
+        raise ProbeError(
+            f"fine-tune {key} kept only its metrics (a transfer's target fine-tune): no classifier is "
+            "stored; set training.keep_transfer_checkpoints to keep them"
+        )
+    return load_classifier(folder, base=probe)
 
 
 def publish_finetune(
@@ -126,14 +133,19 @@ def publish_finetune(
     device: str | torch.device = "cpu",
 ) -> FinetuneResult:
     """The ``finetune`` stage: the stored result of ``job``, else load its start state (a transfer's source
-    checkpoint), run :func:`jtask2vec.training.finetune` and publish classifier + result under ``job.key``."""
+    checkpoint), run :func:`jtask2vec.training.finetune` and publish classifier + result under ``job.key``.
+
+    What is stored: the result, and the classifier where something may read it: only what fine-tuning
+    changed (frozen word embeddings are left out and come back from the probe, whose fingerprint the
+    checkpoint records), and none for a transfer's target fine-tune unless
+    ``training.keep_transfer_checkpoints``."""
     from jtask2vec.checkpoints import save_classifier
     from jtask2vec.training import finetune as train
 
     def write(stage: Path) -> None:
         start, source_name = None, job.source
         if job.init_from is not None:
-            model, _, _ = load_finetuned(store, job.init_from)
+            model, _, _ = load_finetuned(store, job.init_from, probe)
             start = model.encoder
             if source_name is None:
                 source = load_result(store, job.init_from)
@@ -154,7 +166,13 @@ def publish_finetune(
             "source": source_name,
             "training": job.training.model_dump(mode="json"),
         }
-        save_classifier(out.model, probe.tokenizer, stage, meta)
+        if job.init_from is None or job.training.keep_transfer_checkpoints:
+            frozen = [n for n, p in out.model.encoder.named_parameters() if not p.requires_grad]
+            save_classifier(
+                out.model, probe.tokenizer, stage, meta, omit=frozen, base_fingerprint=probe.fingerprint
+            )
+        else:
+            atomic_write_json(stage / "meta.json", {**meta, "classifier": "not kept (metrics only)"})
         atomic_write_json(stage / RESULT_FILE, replace(out.result, checkpoint_key=job.key).to_dict())
 
     cached = load_result(store, job.key)
@@ -213,7 +231,7 @@ def publish_embedding(
     from jtask2vec.embedding_files import save_embedding
 
     def write(stage: Path) -> None:
-        model, tokenizer, _ = load_finetuned(store, job.checkpoint)
+        model, tokenizer, _ = load_finetuned(store, job.checkpoint, probe)
         model.to(resolve_device(device))
         embedding = embed_task(
             model, tokenizer, task, job.fisher, probe.max_length, seed=job.seed, probe_name=probe.fingerprint
@@ -257,15 +275,23 @@ def textemb_work(job: TextEmbJob, inputs: WorkInputs) -> None:
     ensure_artifact(inputs.store, job.kind, job.key, write)
 
 
-@lru_cache(maxsize=1)
-def _inference_classifier(store_root: str, checkpoint: str, device: str, folder: str | None = None):
+_INFERENCE: dict[tuple, tuple] = {}
+
+
+def _inference_classifier(
+    store: ArtifactStore, checkpoint: str, device: str, folder: Path | None, probe: Probe
+):
     """A fine-tuned classifier for inference only (kept while a worker scores one source's targets): the
     store's checkpoint, or the checkpoint folder ``folder`` (a zoo's)."""
     from jtask2vec.checkpoints import load_classifier
 
-    path = Path(folder) if folder is not None else finetuned_folder(ArtifactStore(store_root), checkpoint)
-    model, tokenizer, _ = load_classifier(path)
-    return model.to(resolve_device(device)), tokenizer
+    key = (str(store.root), checkpoint, device, folder, probe.fingerprint)
+    if key not in _INFERENCE:
+        path = folder if folder is not None else finetuned_folder(store, checkpoint)
+        model, tokenizer, _ = load_classifier(path, base=probe)
+        _INFERENCE.clear()
+        _INFERENCE[key] = (model.to(resolve_device(device)), tokenizer)
+    return _INFERENCE[key]
 
 
 def publish_selector_scores(
@@ -283,8 +309,7 @@ def publish_selector_scores(
     from jtask2vec.selection.feature_based import feature_selector_scores
 
     def write(stage: Path) -> None:
-        where = None if folder is None else str(folder)
-        model, tokenizer = _inference_classifier(str(store.root), job.checkpoint, device, where)
+        model, tokenizer = _inference_classifier(store, job.checkpoint, device, folder, probe)
         values = feature_selector_scores(
             model,
             tokenizer,

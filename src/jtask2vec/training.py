@@ -9,6 +9,11 @@ linear decay (``get_linear_schedule_with_warmup``), gradient-norm clipping, leng
 dynamic padding. After every epoch the dev split is scored (``TrainingConfig.select_on``); the best
 epoch's weights are kept and scored on test.
 
+At size (a 117.5M-parameter probe on 2 CPU cores): ``TrainingConfig.freeze_word_embeddings`` leaves the
+word-embedding table out of training (no gradient, no AdamW state); ``TrainingConfig.precision`` runs the
+forward and backward passes (training and the dev/test predictions) under bf16 autocast, with float32
+weights and optimizer state; each task is tokenised once per probe and process (:func:`encoded_inputs`).
+
 Determinism: ``seed`` fixes the head initialisation, dropout (torch RNG, forked so the caller's RNG is
 untouched), the train subsample and the batch order (numpy ``default_rng(seed)``). Same seed on the CPU
 gives identical numbers.
@@ -22,9 +27,11 @@ modeling, classify, tasks, text_inputs, device.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -38,7 +45,6 @@ from jtask2vec.classify import (
     bucketed_batches,
     classification_metrics,
     collate,
-    evaluate_classifier,
     n_tokens,
     predict,
     tokenize,
@@ -76,6 +82,7 @@ class FinetuneResult:
     n_test: int
     source: str | None  # None = from the pretrained probe, else the source task name
     checkpoint_key: str = ""  # store key (kind "finetune") of the checkpoint; set by the publishing stage
+    precision: str = "fp32"  # what ran: "fp32" or "bf16" (``TrainingConfig.precision`` resolved)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +91,58 @@ class FinetuneResult:
     def from_dict(cls, payload: dict[str, Any]) -> FinetuneResult:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in payload.items() if k in names})
+
+
+# ---- precision, frozen word embeddings, tokenised inputs ------------------------------------------------
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16 in ``/proc/cpuinfo``'s flags)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``fp32`` or ``bf16`` for ``TrainingConfig.precision`` on ``device`` (``auto``: bf16 where native)."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for ``precision == "bf16"``, else nothing."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def freeze_word_embeddings(encoder: nn.Module) -> list[str]:
+    """Stop training ``encoder``'s word-embedding table; returns its parameter names (in the encoder)."""
+    table = encoder.get_input_embeddings().weight  # type: ignore[operator]
+    table.requires_grad_(False)
+    return [name for name, p in encoder.named_parameters() if p is table]
+
+
+_ENCODED: OrderedDict[tuple, list[Encoded]] = OrderedDict()
+_ENCODED_SIZE = 8  # tasks kept per process (a worker runs one suite's few tasks over and over)
+
+
+def encoded_inputs(task: Task, probe: Probe) -> list[Encoded]:
+    """Every input of ``task`` tokenised for ``probe`` (special tokens, truncated to ``max_length``,
+    unpadded), computed once per process and reused by every fine-tune of the task with this probe."""
+    key = (task.name, task.data_hash, probe.fingerprint, probe.max_length, id(probe.tokenizer))
+    if key in _ENCODED:
+        _ENCODED.move_to_end(key)
+        return _ENCODED[key]
+    ids = tokenize(probe.tokenizer, list(task.inputs), probe.max_length)
+    _ENCODED[key] = ids
+    while len(_ENCODED) > _ENCODED_SIZE:
+        _ENCODED.popitem(last=False)
+    return ids
 
 
 # ---- progress -------------------------------------------------------------------------------------------
@@ -149,6 +208,7 @@ def train_classifier(
     The caller seeds torch (head init, dropout); ``rng`` orders the batches.
     """
     device = model_device(model)
+    precision = resolve_precision(training.precision, device)
     labels_t = torch.as_tensor(np.asarray(train_labels), dtype=torch.long, device=device)
     lengths = [n_tokens(x) for x in train_ids]
     n_batches = math.ceil(len(train_ids) / training.batch_size)
@@ -167,7 +227,9 @@ def train_classifier(
             for batch_idx in bucketed_batches(lengths, training.batch_size, rng):
                 t0 = time.perf_counter()
                 batch = collate([train_ids[i] for i in batch_idx], tokenizer.pad_token_id, device)
-                loss = loss_fn(model(**batch), labels_t[torch.as_tensor(batch_idx, device=device)])
+                with autocast(precision, device):
+                    logits = model(**batch)
+                loss = loss_fn(logits.float(), labels_t[torch.as_tensor(batch_idx, device=device)])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if training.max_grad_norm is not None:
@@ -178,7 +240,8 @@ def train_classifier(
                 seen += len(batch_idx)
                 bar.advance(len(batch_idx), rate=seen / step_seconds if step_seconds > 0 else 0.0)
             if len(dev_ids):
-                preds = predict(model, tokenizer, [], 0, training.eval_batch_size, token_ids=dev_ids)
+                with autocast(precision, device):
+                    preds = predict(model, tokenizer, [], 0, training.eval_batch_size, token_ids=dev_ids)
                 score = classification_metrics(dev_labels, preds)[training.select_on]
                 if score > best[0]:
                     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -194,6 +257,7 @@ def train_classifier(
         "dev_metric": best[0] if best[2] is not None else math.nan,
         "train_seconds": time.perf_counter() - started,
         "examples_per_second": examples / step_seconds if step_seconds > 0 else math.nan,
+        "precision": precision,
     }
 
 
@@ -234,11 +298,12 @@ def finetune(
     if training.train_subsample is not None and training.train_subsample < len(train_idx):
         train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, seed)]
     encoder = probe.fresh_encoder() if start is None else start
+    if training.freeze_word_embeddings:
+        freeze_word_embeddings(encoder)
 
     tokenizer = probe.tokenizer
-    texts = task.inputs
-    ids = tokenize(tokenizer, [texts[i] for i in np.concatenate([train_idx, dev_idx])], probe.max_length)
-    train_ids, dev_ids = ids[: len(train_idx)], ids[len(train_idx) :]
+    ids = encoded_inputs(task, probe)
+    train_ids, dev_ids = [ids[i] for i in train_idx], [ids[i] for i in dev_idx]
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -256,14 +321,12 @@ def finetune(
             progress=progress,
             description=f"{source_name + ' → ' if source_name else ''}{task.name} (seed {seed})",
         )
-    test = evaluate_classifier(
-        model,
-        tokenizer,
-        [texts[i] for i in test_idx],
-        task.labels[test_idx],
-        probe.max_length,
-        training.eval_batch_size,
-    )
+    target = model_device(model)
+    with autocast(facts["precision"], target):
+        preds = predict(
+            model, tokenizer, [], 0, training.eval_batch_size, token_ids=[ids[i] for i in test_idx]
+        )
+    test = classification_metrics(task.labels[test_idx], preds)
     result = FinetuneResult(
         task=task.name,
         seed=int(seed),
@@ -278,5 +341,6 @@ def finetune(
         n_dev=len(dev_idx),
         n_test=len(test_idx),
         source=source_name,
+        precision=str(facts["precision"]),
     )
     return Finetuned(model, result)
