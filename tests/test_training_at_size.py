@@ -102,6 +102,19 @@ def test_transfer_cells_keep_metrics_only_unless_asked(tiny_probe, tmp_path):
             load_finetuned(store, transfer["checkpoint_key"], tiny_probe)
 
 
+def test_kept_transfer_from_trained_word_embeddings_is_stored_in_full(tiny_probe, task, tmp_path):
+    """Frozen in the transfer, but the source trained them: they are not the probe's, so they are stored."""
+    store = ArtifactStore(tmp_path / "store")
+    source = finetune(task, tiny_probe, QUICK, seed=0, store=store, progress=False)
+    keep = FROZEN.model_copy(update={"keep_transfer_checkpoints": True})
+    transfer = finetune(task, tiny_probe, keep, seed=0, store=store, init_from=source.checkpoint_key)
+    assert (finetuned_folder(store, transfer.checkpoint_key) / "model.safetensors").exists()
+    model, _, _ = load_finetuned(store, transfer.checkpoint_key, tiny_probe)
+    start, _, _ = load_finetuned(store, source.checkpoint_key, tiny_probe)
+    assert torch.equal(model.encoder.state_dict()[WORDS], start.encoder.state_dict()[WORDS])
+    assert not torch.equal(model.encoder.state_dict()[WORDS], tiny_probe.encoder.state_dict()[WORDS])
+
+
 # ---- precision -----------------------------------------------------------------------------------------
 def test_precision_resolves_and_is_keyed(tiny_probe, task):
     cpu = torch.device("cpu")

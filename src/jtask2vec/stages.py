@@ -123,6 +123,18 @@ def load_finetuned(store: ArtifactStore, key: str, probe: Probe | None = None):
     return load_classifier(folder, base=probe)
 
 
+def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
+    """Publish a copied checkpoint folder (a zoo's) under its original key ``key``, so that it can serve as
+    a transfer's ``init_from``; its ``MANIFEST.json`` is the importing store's own."""
+    import shutil
+
+    def write(stage: Path) -> None:
+        shutil.copytree(folder, stage, dirs_exist_ok=True, ignore=shutil.ignore_patterns("MANIFEST.json"))
+
+    ensure_artifact(store, FINETUNE_KIND, key, write)
+    return key
+
+
 def publish_finetune(
     store: ArtifactStore,
     job: FinetuneJob,
@@ -167,7 +179,12 @@ def publish_finetune(
             "training": job.training.model_dump(mode="json"),
         }
         if job.init_from is None or job.training.keep_transfer_checkpoints:
-            frozen = [n for n, p in out.model.encoder.named_parameters() if not p.requires_grad]
+            base = probe.encoder.state_dict()  # frozen and still the probe's (a transfer's start may differ)
+            frozen = [
+                n
+                for n, p in out.model.encoder.named_parameters()
+                if not p.requires_grad and torch.equal(p.detach().cpu(), base[n].detach().cpu())
+            ]
             save_classifier(
                 out.model, probe.tokenizer, stage, meta, omit=frozen, base_fingerprint=probe.fingerprint
             )

@@ -1,14 +1,14 @@
 """The zoo's one door to computation: every fine-tune, embedding and feature the zoo needs goes through here.
 
 Building a zoo runs a suite's stages through :class:`jtask2vec.pipeline.Pipeline`'s public methods;
-ranking and verifying a target run the same per-task steps (fine-tune from the probe, embed, transfer
-from a source checkpoint) directly, with the store keys of :mod:`jtask2vec.keys`, so every artifact is
-shared with (and cached like) a suite run; `--verify` runs its fine-tunes as scheduler jobs.
+ranking and verifying a target run the same stage functions of :mod:`jtask2vec.stages` (fine-tune from
+the probe, embed, score LogME, import a checkpoint, transfer from it) with the store keys of
+:mod:`jtask2vec.keys`, so every artifact is shared with (and cached like) a suite run; `--verify` runs its
+fine-tunes as scheduler jobs.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +27,6 @@ EMBEDDING_KIND = "embedding"
 TRIVIAL_KIND = "trivial-embedding"
 FINETUNE_KIND = "finetune"
 SCORE_KIND = "selector-score"
-MANIFEST = (
-    "MANIFEST.json"  # the store's own manifest of a copied artifact: the importing store writes its own
-)
 
 
 @dataclass
@@ -49,6 +46,7 @@ def suite_artifacts(
     suite: Suite, runs_dir: str | Path, data_dir: str | Path | None, *, progress: bool = True
 ) -> SuiteArtifacts:
     """Fine-tune and embed every task of ``suite`` and compute ``t0`` per seed (all cached in the store)."""
+    from jtask2vec.jobs import trivial_embedding_job
     from jtask2vec.pipeline import pipeline_session
 
     with pipeline_session(suite, runs_dir, data_dir, progress=progress) as pipeline:
@@ -62,18 +60,11 @@ def suite_artifacts(
             tasks=dict(pipeline.tasks),
             specs={spec.name: spec for spec in suite.tasks},
             probe=probe,
-            embeddings={
-                (n, s): _open(store, EMBEDDING_KIND, keys.embedding_key(k, suite.fisher, probe, s))
-                for (n, s), k in ckpt.items()
-            },
+            embeddings={u: _open(store, EMBEDDING_KIND, pipeline.embedding_key(*u)) for u in ckpt},
             checkpoints={u: _open(store, FINETUNE_KIND, k) for u, k in ckpt.items()},
             checkpoint_keys=ckpt,
             trivial={
-                s: _open(
-                    store,
-                    TRIVIAL_KIND,
-                    keys.trivial_embedding_key(probe, suite.fisher, s, pipeline.tasks.values()),
-                )
+                s: _open(store, TRIVIAL_KIND, trivial_embedding_job(suite, pipeline.tasks, probe, s).key)
                 for s in suite.seeds
             },
         )
@@ -130,12 +121,9 @@ def embed_target(
 
 def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
     """Copy a zoo checkpoint into ``store`` under its original key, so it can serve as ``init_from``."""
+    from jtask2vec.stages import import_checkpoint
 
-    def build(stage: Path) -> None:
-        shutil.copytree(folder, stage, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
-
-    store.get_or_create(FINETUNE_KIND, key, build)
-    return key
+    return import_checkpoint(store, key, folder)
 
 
 def logme_on_checkpoint(
