@@ -146,8 +146,8 @@ ACCURACY_TARGETS = {
 def accuracy_run(args: argparse.Namespace) -> int:
     """Full fine-tunes on the real tasks: accuracy, macro-F1, time, and whether each meets its target."""
     from jtask2vec.data_dir import resolve_data_dir
+    from jtask2vec.stages import finetune
     from jtask2vec.tasks import load_task
-    from jtask2vec.training import finetune
 
     folder = resolve_data_dir(args.data_dir)
     probe = load_probe(ProbeConfig(name="ja-imitator", max_length=args.max_length))
