@@ -168,7 +168,7 @@ def test_a_publish_that_fails_midway_leaves_no_debris(tiny_probe, task, tmp_path
     store = ArtifactStore(tmp_path / "store")
     written = []
 
-    def save_then_fail(model, tokenizer, folder, meta):
+    def save_then_fail(model, tokenizer, folder, meta, **options):
         (folder / "model.safetensors").write_bytes(b"half a checkpoint")
         written.append(folder)
         raise OSError("disk full")
