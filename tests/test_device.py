@@ -8,8 +8,9 @@ import torch
 from jtask2vec.config import TrainingConfig
 from jtask2vec.device import resolve_device
 from jtask2vec.errors import ConfigError
+from jtask2vec.keys import finetune_key
+from jtask2vec.stages import finetune
 from jtask2vec.tasks import make_synthetic_task
-from jtask2vec.training import finetune, finetune_key
 
 
 def test_auto_is_cpu_without_a_gpu() -> None:

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from jtask2vec.config import FisherConfig
-from jtask2vec.embedding import TaskEmbedding, embed_task, trivial_embedding
+from jtask2vec.embedding import embed_task, trivial_embedding
+from jtask2vec.embedding_files import load_embedding, save_embedding
 from jtask2vec.fisher.reductions import filter_vector, hidden_vector
 from jtask2vec.fisher.scopes import layer_key
 from jtask2vec.modeling import EncoderClassifier
@@ -71,7 +72,7 @@ def test_embed_task_and_round_trip(tiny_probe, task, model, reduction, tmp_path)
     meta = emb.meta
     assert meta["task_data_hash"] == task.data_hash and meta["num_examples"] == 12
     assert meta["estimator"] == "exact" and meta["reduction"] == reduction and meta["seed"] == 0
-    back = TaskEmbedding.load(emb.save(tmp_path / "e"))
+    back = load_embedding(save_embedding(emb, tmp_path / "e"))
     np.testing.assert_array_equal(back.vector, emb.vector)
     assert back.meta == meta and set(back.layers) == set(emb.layers)
     if reduction != "activation":

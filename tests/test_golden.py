@@ -26,7 +26,6 @@ import numpy as np
 import pytest
 import torch
 
-from jtask2vec.checkpoints import load_finetuned
 from jtask2vec.classify import collate, tokenize
 from jtask2vec.config import FisherConfig, ProbeConfig, TrainingConfig
 from jtask2vec.distances import trivial_embedding_for_probe
@@ -36,10 +35,10 @@ from jtask2vec.probes import Probe, load_probe
 from jtask2vec.selection import logme_score, text_embedding
 from jtask2vec.selection.feature_based import FEATURE_SELECTORS, VERSIONS, score_features_flagged
 from jtask2vec.selection.features import extract_target_features
+from jtask2vec.stages import finetune, load_finetuned
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.synthetic import make_synthetic_task
-from jtask2vec.training import finetune
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
 RTOL = 1e-4  # of a quantity's scale; float rounding across CPUs/BLAS is ~1e-6 here

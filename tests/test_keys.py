@@ -66,6 +66,9 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "training.head_dropout": (0.2, TRAINING),
     "training.train_subsample": (20, TRAINING),
     "training.select_on": ("accuracy", TRAINING),
+    "training.freeze_word_embeddings": (True, TRAINING),
+    "training.precision": ("bf16", TRAINING),
+    "training.keep_transfer_checkpoints": (True, frozenset({"finetune"})),  # the transfers' own keys only
     "transfer_training": ({"epochs": 2}, frozenset({"finetune"})),  # only target fine-tunes of the grid
     "fisher.estimator": ("montecarlo", FISHER),
     "fisher.scope": ("layers", FISHER),

@@ -17,10 +17,10 @@ from jtask2vec.fisher.inputs import collate as fisher_collate
 from jtask2vec.modeling import EncoderClassifier, encode_texts
 from jtask2vec.probes import load_probe
 from jtask2vec.selection.textemb import extract_features, text_embedding
+from jtask2vec.stages import finetune
 from jtask2vec.tasks.base import Provenance, Task
 from jtask2vec.tasks.registry import load_task, task_spec
 from jtask2vec.text_inputs import encode, pad
-from jtask2vec.training import finetune
 
 PAIRS = [
     ("駅の前の店は美味しい。", "店は美味しい。"),

@@ -177,7 +177,7 @@ def test_every_corrupted_artifact_is_quarantined_and_recomputed(
         (store / "finetune" / sources[1] / "head.safetensors", _flip),
         (store / "finetune" / sources[2] / "meta.json", _garble),
         (store / "finetune" / transfers[0] / "result.json", _flip),
-        (store / "finetune" / transfers[1] / "config.json", Path.unlink),
+        (store / "finetune" / transfers[1] / "meta.json", Path.unlink),  # a transfer keeps metrics only
         (only("embedding")[0] / "embedding.safetensors", _truncate),
         (only("embedding")[1] / "meta.json", _flip),
         (only("trivial-embedding")[0] / MANIFEST_FILE, _garble),

@@ -10,7 +10,7 @@ import torch
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from jtask2vec import training as training_module
-from jtask2vec.checkpoints import load_classifier, load_finetuned, save_classifier
+from jtask2vec.checkpoints import load_classifier, save_classifier
 from jtask2vec.classify import (
     bucketed_batches,
     classification_metrics,
@@ -20,11 +20,13 @@ from jtask2vec.classify import (
 )
 from jtask2vec.config import TrainingConfig
 from jtask2vec.errors import ConfigError, DataError, ProbeError
+from jtask2vec.keys import finetune_key
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.probes import load_probe
+from jtask2vec.stages import finetune, load_finetuned
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.synthetic import make_synthetic_task
-from jtask2vec.training import FinetuneResult, finetune, finetune_key
+from jtask2vec.training import FinetuneResult
 
 FAST = TrainingConfig(epochs=5, learning_rate=3e-3, batch_size=16, warmup_ratio=0.1)
 
@@ -166,12 +168,12 @@ def test_a_publish_that_fails_midway_leaves_no_debris(tiny_probe, task, tmp_path
     store = ArtifactStore(tmp_path / "store")
     written = []
 
-    def save_then_fail(model, tokenizer, folder, meta):
+    def save_then_fail(model, tokenizer, folder, meta, **options):
         (folder / "model.safetensors").write_bytes(b"half a checkpoint")
         written.append(folder)
         raise OSError("disk full")
 
-    monkeypatch.setattr(training_module, "save_classifier", save_then_fail)
+    monkeypatch.setattr("jtask2vec.checkpoints.save_classifier", save_then_fail)
     config = FAST.model_copy(update={"epochs": 1})
     with pytest.raises(OSError, match="disk full"):
         finetune(task, tiny_probe, config, seed=0, store=store, progress=False)

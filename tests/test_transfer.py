@@ -10,15 +10,15 @@ import torch
 from typer.testing import CliRunner
 
 from jtask2vec import training as training_module
-from jtask2vec.checkpoints import load_finetuned
 from jtask2vec.cli import app
 from jtask2vec.config import TrainingConfig
 from jtask2vec.errors import ConfigError
 from jtask2vec.executors import ProcessExecutor
+from jtask2vec.keys import finetune_key
 from jtask2vec.scheduler import JobsFailed
+from jtask2vec.stages import load_finetuned
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.synthetic import make_synthetic_task
-from jtask2vec.training import finetune_key
 from jtask2vec.transfer import PRETRAINED, Cell, grid_matrix, plan_grid, run_grid
 
 QUICK = TrainingConfig(epochs=2, learning_rate=3e-3, batch_size=16)

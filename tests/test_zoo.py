@@ -16,7 +16,7 @@ import jtask2vec
 from jtask2vec.cli import app
 from jtask2vec.config import Suite
 from jtask2vec.distances import DISTANCES, distance_matrix
-from jtask2vec.embedding import TaskEmbedding
+from jtask2vec.embedding_files import load_embedding
 from jtask2vec.errors import ConfigError, DataError, ProbeError
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.registry import load_task, task_spec
@@ -100,7 +100,7 @@ def test_build_writes_a_self_contained_checksummed_zoo(built) -> None:
     store = ArtifactStore(runs / "store")
     for seed in (0, 1):
         # the zoo's vector is the suite run's embedding of that checkpoint, and its checkpoint is a copy
-        stored = [TaskEmbedding.load(p).vector for p in (store.root / "embedding").iterdir()]
+        stored = [load_embedding(p).vector for p in (store.root / "embedding").iterdir()]
         assert any(np.array_equal(zoo.vector(hotel, seed), v) for v in stored)
         key = hotel.seeds[seed].checkpoint_key
         assert (zoo.checkpoint_folder(hotel, seed) / "model.safetensors").read_bytes() == (
@@ -201,9 +201,9 @@ def test_rank_values_are_the_distances_of_the_embeddings(ranked, built) -> None:
     assert ranked.selectors == [f"task2vec:{d}" for d in DISTANCES] + ["logme"]
     store = ArtifactStore(runs / "store")
     targets = [
-        TaskEmbedding.load(store.path("embedding", k))
+        load_embedding(store.path("embedding", k))
         for k in store.keys("embedding")
-        if TaskEmbedding.load(store.path("embedding", k)).meta["task"] == "mine"
+        if load_embedding(store.path("embedding", k)).meta["task"] == "mine"
     ]
     assert sorted(e.meta["seed"] for e in targets) == [0, 1]
     for distance in DISTANCES:

@@ -103,6 +103,15 @@ class TrainingConfig(_Strict):
     head_dropout: float = Field(0.1, ge=0, lt=1)
     train_subsample: int | None = Field(None, gt=1, description="stratified subsample of the train split")
     select_on: Literal["accuracy", "macro_f1"] = "macro_f1"
+    # Word embeddings: frozen (no gradient, no optimizer state, not stored in the checkpoint) or trained.
+    # Frozen suits a large-vocabulary probe (me5-small: 96M of 117.5M parameters are word embeddings,
+    # and a Japanese task touches few of their rows); the Fisher never reads them (its scope excludes them).
+    freeze_word_embeddings: bool = False
+    # fp32; bf16 autocast (weights, optimizer and the Fisher stay float32); auto = bf16 where the CPU has
+    # native bf16 (AVX512-BF16 / AMX) or the CUDA GPU supports it, else fp32. Keyed as written.
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    # A transfer's target fine-tune keeps only its metrics (no classifier is stored) unless asked.
+    keep_transfer_checkpoints: bool = False
 
 
 class FisherConfig(_Strict):

@@ -1,8 +1,8 @@
 """`TaskEmbedding`: a task's vector from the diagonal Fisher of its fine-tuned probe, with provenance.
 
-Saved as a folder: ``embedding.safetensors`` (``vector`` and ``layer/<key>`` tensors, float64),
-``meta.json`` (estimator, scope, reduction, probe, task data hash, number of examples, seed, ...), and
-with ``FisherConfig.save_raw`` also ``fisher.safetensors`` (the raw per-parameter diagonal Fisher).
+Pure computation: a model and inputs in, a :class:`TaskEmbedding` value out. Nothing here reads or writes
+the store or a file; :mod:`jtask2vec.embedding_files` saves and loads an embedding folder and the stages
+(:mod:`jtask2vec.stages`) publish it. May import: config, errors, fisher, modeling, tasks, text_inputs.
 """
 
 from __future__ import annotations
@@ -10,15 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file as load_numpy
-from safetensors.numpy import save_file as save_numpy
-from safetensors.torch import load_file as load_torch
-from safetensors.torch import save_file as save_torch
 from transformers import PreTrainedTokenizerBase
 
 from jtask2vec.config import FisherConfig
@@ -27,15 +22,9 @@ from jtask2vec.fisher import activation_fisher, diagonal_fisher
 from jtask2vec.fisher.reductions import by_layer, reduce_fisher
 from jtask2vec.fisher.sampling import select_examples
 from jtask2vec.fisher.scopes import embedding_table_names
-from jtask2vec.keys import STAGE_VERSIONS
 from jtask2vec.modeling import EncoderClassifier
-from jtask2vec.store import atomic_write_json, read_json
 from jtask2vec.tasks.base import Task
 from jtask2vec.text_inputs import TextInput
-
-VECTOR_FILE = "embedding.safetensors"
-META_FILE = "meta.json"
-RAW_FILE = "fisher.safetensors"
 
 
 @dataclass
@@ -48,32 +37,6 @@ class TaskEmbedding:
     layers: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, torch.Tensor] | None = None
-
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays = {"vector": np.ascontiguousarray(self.vector, dtype=np.float64)}
-        arrays.update(
-            {f"layer/{k}": np.ascontiguousarray(v, dtype=np.float64) for k, v in self.layers.items()}
-        )
-        save_numpy(arrays, str(folder / VECTOR_FILE))
-        if self.raw is not None:
-            save_torch({k: v.contiguous() for k, v in self.raw.items()}, str(folder / RAW_FILE))
-        atomic_write_json(folder / META_FILE, self.meta)
-        return folder
-
-    @classmethod
-    def load(cls, folder: str | Path) -> TaskEmbedding:
-        folder = Path(folder)
-        path = folder / VECTOR_FILE
-        if not path.is_file() or not (folder / META_FILE).is_file():
-            raise DataError(
-                "not a task embedding folder (missing embedding.safetensors or meta.json)", path=folder
-            )
-        arrays = load_numpy(str(path))
-        layers = {k.removeprefix("layer/"): v for k, v in arrays.items() if k.startswith("layer/")}
-        raw = load_torch(str(folder / RAW_FILE)) if (folder / RAW_FILE).is_file() else None
-        return cls(vector=arrays["vector"], layers=layers, meta=read_json(folder / META_FILE), raw=raw)
 
 
 def embed_task(
@@ -156,7 +119,6 @@ def embed_inputs(
         "fisher_parameters": n_params,
         "dimension": len(vector),
         "fisher_config": config.model_dump(mode="json"),
-        "algorithm_version": STAGE_VERSIONS["embedding"],
     }
     return TaskEmbedding(vector=np.asarray(vector, dtype=np.float64), layers=layers, meta=meta, raw=raw)
 

@@ -62,6 +62,24 @@ def probe_identity(probe: ProbeIdentity) -> dict[str, Any]:
     return {"probe": probe.fingerprint, "pooling": probe.pooling, "max_length": int(probe.max_length)}
 
 
+# TrainingConfig fields added after stores existed: left out of the key at their default, so older keys
+# (and every stored fine-tune) stay valid.
+TRAINING_DEFAULTS_OUT_OF_KEY: dict[str, Any] = {
+    "freeze_word_embeddings": False,
+    "precision": "fp32",
+    "keep_transfer_checkpoints": False,
+}
+
+
+def training_identity(training: TrainingConfig, transfer: bool = True) -> dict[str, Any]:
+    """What a fine-tune key records of ``training``: every field, the later ones only when not default
+    (``keep_transfer_checkpoints`` only for a transfer's target fine-tune, the one it changes)."""
+    fields = training.model_dump(mode="json")
+    if not transfer:
+        fields.pop("keep_transfer_checkpoints")
+    return {k: v for k, v in fields.items() if TRAINING_DEFAULTS_OUT_OF_KEY.get(k, ...) != v}
+
+
 def finetune_key(
     task: Task, probe: ProbeIdentity, training: TrainingConfig, seed: int, init_from: str | None = None
 ) -> str:
@@ -73,7 +91,7 @@ def finetune_key(
             "task": task.name,
             "data": task.data_hash,
             **probe_identity(probe),
-            "training": training,
+            "training": training_identity(training, transfer=init_from is not None),
             "seed": int(seed),
             "init_from": init_from,
         },

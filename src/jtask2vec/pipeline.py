@@ -103,10 +103,10 @@ class Pipeline:
 
     def load_classifier(self, task: str, seed: int):
         """The fine-tuned classifier of ``task`` (from the pretrained probe) on the run's device."""
-        from jtask2vec.checkpoints import load_finetuned
+        from jtask2vec.stages import load_finetuned
 
         self.finetune_jobs([(task, seed)])
-        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed))
+        model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed), self.probe)
         return model.to(self.device), tokenizer, meta
 
     # ---- running jobs ------------------------------------------------------------------------------

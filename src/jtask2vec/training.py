@@ -1,26 +1,37 @@
 """One fine-tuning routine: encoder + fresh linear head on a task's train split, epoch picked on dev.
 
-A transfer is the same call started from a saved fine-tuned encoder (``init_from``): the source head is
-dropped and a fresh head is drawn, exactly as for a fine-tune from the pretrained probe.
+A transfer is the same call started from a fine-tuned source encoder (``start``, passed in as a loaded
+module): the source head is not used and a fresh head is drawn, exactly as for a fine-tune from the
+pretrained probe.
 
 Recipe: cross-entropy, AdamW (no weight decay on biases and LayerNorm weights), linear warmup then
 linear decay (``get_linear_schedule_with_warmup``), gradient-norm clipping, length-bucketed batches with
 dynamic padding. After every epoch the dev split is scored (``TrainingConfig.select_on``); the best
 epoch's weights are kept and scored on test.
 
+At size (a 117.5M-parameter probe on 2 CPU cores): ``TrainingConfig.freeze_word_embeddings`` leaves the
+word-embedding table out of training (no gradient, no AdamW state); ``TrainingConfig.precision`` runs the
+forward and backward passes (training and the dev/test predictions) under bf16 autocast, with float32
+weights and optimizer state; each task is tokenised once per probe and process (:func:`encoded_inputs`).
+
 Determinism: ``seed`` fixes the head initialisation, dropout (torch RNG, forked so the caller's RNG is
 untouched), the train subsample and the batch order (numpy ``default_rng(seed)``). Same seed on the CPU
 gives identical numbers.
 
-Results and checkpoints are cached in the artifact store under :func:`finetune_key`; a re-run with the
-same inputs returns the stored result without training.
+Pure computation: explicit inputs (task, probe, recipe, seed, start encoder), values out (the trained
+classifier and its :class:`FinetuneResult`). Nothing here touches the artifact store, computes a key or
+writes a file: the ``finetune`` stage (:mod:`jtask2vec.stages`) maps a job to its key, loads a transfer's
+source encoder, calls :func:`finetune` and publishes the checkpoint. May import: config, errors, probes,
+modeling, classify, tasks, text_inputs, device.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -30,33 +41,28 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from jtask2vec.checkpoints import FINETUNE_KIND, finetuned_folder, save_classifier
 from jtask2vec.classify import (
     bucketed_batches,
     classification_metrics,
     collate,
-    evaluate_classifier,
     n_tokens,
     predict,
     tokenize,
 )
 from jtask2vec.config import TrainingConfig
 from jtask2vec.device import model_device, resolve_device
-from jtask2vec.errors import ConfigError, DataError
-from jtask2vec.keys import finetune_key
+from jtask2vec.errors import DataError
 from jtask2vec.modeling import EncoderClassifier
-from jtask2vec.probes import Probe, load_encoder, quiet_hf_progress
-from jtask2vec.store import ArtifactStore, atomic_write_json, read_json
+from jtask2vec.probes import Probe
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.splits import stratified_subsample
 from jtask2vec.text_inputs import Encoded
 
-RESULT_FILE = "result.json"
-
 
 @dataclass
 class FinetuneResult:
-    """Test-split scores of one fine-tune, the selected epoch, and where its checkpoint lives.
+    """Test-split scores of one fine-tune, the selected epoch, and (filled in by the stage that publishes
+    it) the store key of its checkpoint.
 
     ``train_seconds`` is the wall time of training plus the per-epoch dev scoring;
     ``examples_per_second`` counts training examples over the time spent in training steps only.
@@ -75,7 +81,8 @@ class FinetuneResult:
     n_dev: int
     n_test: int
     source: str | None  # None = from the pretrained probe, else the source task name
-    checkpoint_key: str  # store key (kind "finetune") of the saved fine-tuned classifier
+    checkpoint_key: str = ""  # store key (kind "finetune") of the checkpoint; set by the publishing stage
+    precision: str = "fp32"  # what ran: "fp32" or "bf16" (``TrainingConfig.precision`` resolved)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,13 +93,56 @@ class FinetuneResult:
         return cls(**{k: v for k, v in payload.items() if k in names})
 
 
-# ---- caching (keys: jtask2vec.keys.finetune_key, re-exported here) ---------------------------------------
-def load_result(store: ArtifactStore, key: str) -> FinetuneResult | None:
-    """The stored result of fine-tune ``key``, or None when it has not finished."""
-    folder = store.open(FINETUNE_KIND, key)  # checked; a corrupt one is quarantined and reads as absent
-    if folder is None:
-        return None
-    return FinetuneResult.from_dict(read_json(folder / RESULT_FILE))
+# ---- precision, frozen word embeddings, tokenised inputs ------------------------------------------------
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16 in ``/proc/cpuinfo``'s flags)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``fp32`` or ``bf16`` for ``TrainingConfig.precision`` on ``device`` (``auto``: bf16 where native)."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for ``precision == "bf16"``, else nothing."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def freeze_word_embeddings(encoder: nn.Module) -> list[str]:
+    """Stop training ``encoder``'s word-embedding table; returns its parameter names (in the encoder)."""
+    table = encoder.get_input_embeddings().weight  # type: ignore[operator]
+    table.requires_grad_(False)
+    return [name for name, p in encoder.named_parameters() if p is table]
+
+
+_ENCODED: OrderedDict[tuple, list[Encoded]] = OrderedDict()
+_ENCODED_SIZE = 8  # tasks kept per process (a worker runs one suite's few tasks over and over)
+
+
+def encoded_inputs(task: Task, probe: Probe) -> list[Encoded]:
+    """Every input of ``task`` tokenised for ``probe`` (special tokens, truncated to ``max_length``,
+    unpadded), computed once per process and reused by every fine-tune of the task with this probe."""
+    key = (task.name, task.data_hash, probe.fingerprint, probe.max_length, id(probe.tokenizer))
+    if key in _ENCODED:
+        _ENCODED.move_to_end(key)
+        return _ENCODED[key]
+    ids = tokenize(probe.tokenizer, list(task.inputs), probe.max_length)
+    _ENCODED[key] = ids
+    while len(_ENCODED) > _ENCODED_SIZE:
+        _ENCODED.popitem(last=False)
+    return ids
 
 
 # ---- progress -------------------------------------------------------------------------------------------
@@ -158,6 +208,7 @@ def train_classifier(
     The caller seeds torch (head init, dropout); ``rng`` orders the batches.
     """
     device = model_device(model)
+    precision = resolve_precision(training.precision, device)
     labels_t = torch.as_tensor(np.asarray(train_labels), dtype=torch.long, device=device)
     lengths = [n_tokens(x) for x in train_ids]
     n_batches = math.ceil(len(train_ids) / training.batch_size)
@@ -176,7 +227,9 @@ def train_classifier(
             for batch_idx in bucketed_batches(lengths, training.batch_size, rng):
                 t0 = time.perf_counter()
                 batch = collate([train_ids[i] for i in batch_idx], tokenizer.pad_token_id, device)
-                loss = loss_fn(model(**batch), labels_t[torch.as_tensor(batch_idx, device=device)])
+                with autocast(precision, device):
+                    logits = model(**batch)
+                loss = loss_fn(logits.float(), labels_t[torch.as_tensor(batch_idx, device=device)])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if training.max_grad_norm is not None:
@@ -187,7 +240,8 @@ def train_classifier(
                 seen += len(batch_idx)
                 bar.advance(len(batch_idx), rate=seen / step_seconds if step_seconds > 0 else 0.0)
             if len(dev_ids):
-                preds = predict(model, tokenizer, [], 0, training.eval_batch_size, token_ids=dev_ids)
+                with autocast(precision, device):
+                    preds = predict(model, tokenizer, [], 0, training.eval_batch_size, token_ids=dev_ids)
                 score = classification_metrics(dev_labels, preds)[training.select_on]
                 if score > best[0]:
                     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -203,7 +257,16 @@ def train_classifier(
         "dev_metric": best[0] if best[2] is not None else math.nan,
         "train_seconds": time.perf_counter() - started,
         "examples_per_second": examples / step_seconds if step_seconds > 0 else math.nan,
+        "precision": precision,
     }
+
+
+@dataclass
+class Finetuned:
+    """What :func:`finetune` returns: the trained classifier (eval mode, best dev epoch) and its scores."""
+
+    model: EncoderClassifier
+    result: FinetuneResult
 
 
 def finetune(
@@ -212,55 +275,19 @@ def finetune(
     training: TrainingConfig,
     seed: int,
     *,
-    store: ArtifactStore | None = None,
-    init_from: str | None = None,
+    start: nn.Module | None = None,
     source_name: str | None = None,
     progress: bool = True,
     device: str | torch.device = "cpu",
-) -> FinetuneResult:
-    """Fine-tune the probe (or the encoder of checkpoint ``init_from``) + a fresh head on ``task``.
+) -> Finetuned:
+    """Fine-tune the probe's encoder (or ``start``) + a fresh head on ``task``; score the best epoch on test.
 
-    - ``init_from``: store key of a fine-tuned source classifier (a ``FinetuneResult.checkpoint_key``);
-      its encoder is the starting point, its head is dropped. Needs ``store``.
-    - ``source_name``: the source task's name, recorded in the result (defaults to the source
-      checkpoint's task name).
-    - With ``store``, the result and the classifier are published atomically under
-      ``finetune_key(...)`` (kind ``finetune``) and a later call with the same inputs returns the stored
-      result without training. Without a store nothing is written (``checkpoint_key`` is still the key).
-    - ``device``: where to train (``"auto"``, ``"cpu"``, ``"cuda"``...); not part of the key. Seeded runs
-      are bit-identical on the CPU; on a GPU, up to the kernels' own nondeterminism.
+    - ``start``: the encoder a transfer starts from (a fine-tuned source's encoder, loaded by the caller);
+      it is trained in place. ``None``: a fresh copy of the pretrained probe's encoder.
+    - ``source_name``: the source task's name, recorded in the result (``None`` for no transfer).
+    - ``device``: where to train (``"auto"``, ``"cpu"``, ``"cuda"``...). Seeded runs are bit-identical on
+      the CPU; on a GPU, up to the kernels' own nondeterminism.
     """
-    if init_from is not None and store is None:
-        raise ConfigError("a transfer (init_from) needs the artifact store that holds the source checkpoint")
-    args = (task, probe, training, seed, store, init_from, source_name, progress, device)
-    if store is None:
-        return _finetune(*args)
-    # check, claim (a concurrent process asking for the same fine-tune waits), re-check inside, compute
-    key = finetune_key(task, probe, training, seed, init_from)
-    cached = load_result(store, key)
-    if cached is not None:
-        return cached
-    with store.claim(FINETUNE_KIND, key):
-        return _finetune(*args)
-
-
-def _finetune(
-    task: Task,
-    probe: Probe,
-    training: TrainingConfig,
-    seed: int,
-    store: ArtifactStore | None,
-    init_from: str | None,
-    source_name: str | None,
-    progress: bool,
-    device: str | torch.device,
-) -> FinetuneResult:
-    key = finetune_key(task, probe, training, seed, init_from)
-    if store is not None:
-        cached = load_result(store, key)
-        if cached is not None:
-            return cached
-
     train_idx, dev_idx, test_idx = (task.indices(s) for s in ("train", "dev", "test"))
     if len(train_idx) == 0 or len(test_idx) == 0:
         raise DataError(f"task {task.name!r} needs train and test examples (sizes: {task.split_sizes()})")
@@ -270,22 +297,13 @@ def _finetune(
     rng = np.random.default_rng(seed)
     if training.train_subsample is not None and training.train_subsample < len(train_idx):
         train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, seed)]
-
-    if init_from is not None:
-        assert store is not None
-        folder = finetuned_folder(store, init_from)
-        with torch.random.fork_rng(devices=[]), quiet_hf_progress():
-            encoder = load_encoder(folder)
-        if source_name is None:
-            source_result = load_result(store, init_from)
-            source_name = source_result.task if source_result is not None else init_from
-    else:
-        encoder = probe.fresh_encoder()
+    encoder = probe.fresh_encoder() if start is None else start
+    if training.freeze_word_embeddings:
+        freeze_word_embeddings(encoder)
 
     tokenizer = probe.tokenizer
-    texts = task.inputs
-    ids = tokenize(tokenizer, [texts[i] for i in np.concatenate([train_idx, dev_idx])], probe.max_length)
-    train_ids, dev_ids = ids[: len(train_idx)], ids[len(train_idx) :]
+    ids = encoded_inputs(task, probe)
+    train_ids, dev_ids = [ids[i] for i in train_idx], [ids[i] for i in dev_idx]
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -303,14 +321,12 @@ def _finetune(
             progress=progress,
             description=f"{source_name + ' → ' if source_name else ''}{task.name} (seed {seed})",
         )
-    test = evaluate_classifier(
-        model,
-        tokenizer,
-        [texts[i] for i in test_idx],
-        task.labels[test_idx],
-        probe.max_length,
-        training.eval_batch_size,
-    )
+    target = model_device(model)
+    with autocast(facts["precision"], target):
+        preds = predict(
+            model, tokenizer, [], 0, training.eval_batch_size, token_ids=[ids[i] for i in test_idx]
+        )
+    test = classification_metrics(task.labels[test_idx], preds)
     result = FinetuneResult(
         task=task.name,
         seed=int(seed),
@@ -325,22 +341,6 @@ def _finetune(
         n_dev=len(dev_idx),
         n_test=len(test_idx),
         source=source_name,
-        checkpoint_key=key,
+        precision=str(facts["precision"]),
     )
-    if store is not None:
-        meta = {
-            "task": task.name,
-            "label_names": list(task.label_names),
-            "data_hash": task.data_hash,
-            "probe": probe.name,
-            "probe_fingerprint": probe.fingerprint,
-            "max_length": probe.max_length,
-            "seed": int(seed),
-            "init_from": init_from,
-            "source": source_name,
-            "training": training.model_dump(mode="json"),
-        }
-        with store.staging(FINETUNE_KIND, key, inputs=meta) as stage:
-            save_classifier(model, tokenizer, stage, meta)
-            atomic_write_json(stage / RESULT_FILE, result.to_dict())
-    return result
+    return Finetuned(model, result)

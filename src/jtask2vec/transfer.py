@@ -27,10 +27,10 @@ from jtask2vec.executors import Executor, InProcessExecutor, Work
 from jtask2vec.jobs import CellJobs, JobGraph, JobId, cell_jobs, job_id
 from jtask2vec.probes import Probe
 from jtask2vec.scheduler import run_jobs
-from jtask2vec.stages import WorkInputs, run_job
+from jtask2vec.stages import WorkInputs, load_result, run_job
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.base import Task
-from jtask2vec.training import FinetuneResult, load_result
+from jtask2vec.training import FinetuneResult
 
 PRETRAINED = "(pretrained)"  # the ``source`` of baseline rows
 METRICS = ("accuracy", "macro_f1", "balanced_accuracy")

@@ -73,7 +73,7 @@ def build_zoo(
     progress: bool = True,
 ) -> Zoo:
     """Fine-tune and embed the suite's source tasks (cached in ``runs_dir``) and write them as a zoo."""
-    from jtask2vec.embedding import TaskEmbedding
+    from jtask2vec.embedding_files import load_embedding, save_embedding
 
     out = Path(out)
     if out.exists():  # fail before hours of fine-tuning, not after
@@ -97,7 +97,7 @@ def build_zoo(
         trivial = {}
         for seed, folder in art.trivial.items():
             rel = f"trivial/{group}/seed-{seed}"
-            TaskEmbedding.load(folder).save(stage / rel)
+            save_embedding(load_embedding(folder), stage / rel)
             trivial[seed] = rel
         entries = []
         for name in suite.source_names:
@@ -105,7 +105,7 @@ def build_zoo(
             seeds = {}
             for seed in suite.seeds:
                 base = f"tasks/{folder_name(name)}/seed-{seed}"
-                TaskEmbedding.load(art.embeddings[(name, seed)]).save(stage / base / "embedding")
+                save_embedding(load_embedding(art.embeddings[(name, seed)]), stage / base / "embedding")
                 checkpoint = None
                 if with_checkpoints:
                     shutil.copytree(art.checkpoints[(name, seed)], stage / base / "checkpoint")

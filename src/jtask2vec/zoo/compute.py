@@ -1,14 +1,14 @@
 """The zoo's one door to computation: every fine-tune, embedding and feature the zoo needs goes through here.
 
 Building a zoo runs a suite's stages through :class:`jtask2vec.pipeline.Pipeline`'s public methods;
-ranking and verifying a target run the same per-task steps (fine-tune from the probe, embed, transfer
-from a source checkpoint) directly, with the store keys of :mod:`jtask2vec.keys`, so every artifact is
-shared with (and cached like) a suite run; `--verify` runs its fine-tunes as scheduler jobs.
+ranking and verifying a target run the same stage functions of :mod:`jtask2vec.stages` (fine-tune from
+the probe, embed, score LogME, import a checkpoint, transfer from it) with the store keys of
+:mod:`jtask2vec.keys`, so every artifact is shared with (and cached like) a suite run; `--verify` runs its
+fine-tunes as scheduler jobs.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +27,6 @@ EMBEDDING_KIND = "embedding"
 TRIVIAL_KIND = "trivial-embedding"
 FINETUNE_KIND = "finetune"
 SCORE_KIND = "selector-score"
-MANIFEST = (
-    "MANIFEST.json"  # the store's own manifest of a copied artifact: the importing store writes its own
-)
 
 
 @dataclass
@@ -49,6 +46,7 @@ def suite_artifacts(
     suite: Suite, runs_dir: str | Path, data_dir: str | Path | None, *, progress: bool = True
 ) -> SuiteArtifacts:
     """Fine-tune and embed every task of ``suite`` and compute ``t0`` per seed (all cached in the store)."""
+    from jtask2vec.jobs import trivial_embedding_job
     from jtask2vec.pipeline import pipeline_session
 
     with pipeline_session(suite, runs_dir, data_dir, progress=progress) as pipeline:
@@ -62,18 +60,11 @@ def suite_artifacts(
             tasks=dict(pipeline.tasks),
             specs={spec.name: spec for spec in suite.tasks},
             probe=probe,
-            embeddings={
-                (n, s): _open(store, EMBEDDING_KIND, keys.embedding_key(k, suite.fisher, probe, s))
-                for (n, s), k in ckpt.items()
-            },
+            embeddings={u: _open(store, EMBEDDING_KIND, pipeline.embedding_key(*u)) for u in ckpt},
             checkpoints={u: _open(store, FINETUNE_KIND, k) for u, k in ckpt.items()},
             checkpoint_keys=ckpt,
             trivial={
-                s: _open(
-                    store,
-                    TRIVIAL_KIND,
-                    keys.trivial_embedding_key(probe, suite.fisher, s, pipeline.tasks.values()),
-                )
+                s: _open(store, TRIVIAL_KIND, trivial_embedding_job(suite, pipeline.tasks, probe, s).key)
                 for s in suite.seeds
             },
         )
@@ -102,8 +93,9 @@ def finetune_target(
     task: Task, probe: Probe, training: TrainingConfig, seed: int, store: ArtifactStore, *,
     init_from: str | None = None, source_name: str | None = None, progress: bool = False,
 ) -> FinetuneResult:  # fmt: skip
-    """One fine-tune of the target (from the probe, or from source checkpoint ``init_from``), cached."""
-    from jtask2vec.training import finetune
+    """One fine-tune of the target (from the probe, or from source checkpoint ``init_from``), through the
+    ``finetune`` stage (cached like a suite run's)."""
+    from jtask2vec.stages import finetune
 
     return finetune(
         task, probe, training, seed, store=store, init_from=init_from, source_name=source_name,
@@ -115,58 +107,38 @@ def embed_target(
     task: Task, probe: Probe, training: TrainingConfig, fisher: FisherConfig, seed: int,
     store: ArtifactStore, *, progress: bool = False,
 ) -> np.ndarray:  # fmt: skip
-    """The target's task vector exactly as a suite run would compute it (fine-tune, then Fisher), cached."""
-    from jtask2vec.checkpoints import load_finetuned
-    from jtask2vec.embedding import TaskEmbedding, embed_task
+    """The target's task vector exactly as a suite run computes it (the ``finetune`` then the ``embedding``
+    stage), cached."""
+    from jtask2vec.embedding_files import load_embedding
+    from jtask2vec.jobs import EmbeddingJob
+    from jtask2vec.stages import publish_embedding
 
     result = finetune_target(task, probe, training, seed, store, progress=progress)
     key = keys.embedding_key(result.checkpoint_key, fisher, probe, seed)
-
-    def build(stage: Path) -> None:
-        model, tokenizer, _ = load_finetuned(store, result.checkpoint_key)
-        model.to(resolve_device("auto"))
-        emb = embed_task(
-            model, tokenizer, task, fisher, probe.max_length, seed=seed, probe_name=probe.fingerprint
-        )
-        emb.save(stage)
-
-    return TaskEmbedding.load(store.get_or_create(EMBEDDING_KIND, key, build)).vector
+    job = EmbeddingJob(task.name, int(seed), result.checkpoint_key, fisher, key)
+    return load_embedding(publish_embedding(store, job, task, probe, device="auto")).vector
 
 
 def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
     """Copy a zoo checkpoint into ``store`` under its original key, so it can serve as ``init_from``."""
+    from jtask2vec.stages import import_checkpoint
 
-    def build(stage: Path) -> None:
-        shutil.copytree(folder, stage, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
-
-    store.get_or_create(FINETUNE_KIND, key, build)
-    return key
+    return import_checkpoint(store, key, folder)
 
 
 def logme_on_checkpoint(
     folder: Path, checkpoint_key: str, task: Task, probe: Probe, store: ArtifactStore, batch_size: int
 ) -> float:
-    """LogME of ``task``'s train labels on its train inputs' features through a source checkpoint, cached
-    as a suite run caches it (the ``selector-score`` stage, last-layer features)."""
-    from dataclasses import asdict
-
-    from jtask2vec.checkpoints import load_classifier
-    from jtask2vec.selection.feature_based import feature_selector_scores
-    from jtask2vec.store import atomic_write_json, read_json
+    """LogME of ``task``'s train labels on its train inputs' features through a source checkpoint (a zoo's
+    checkpoint folder), through the ``selector-score`` stage as a suite run computes it (last-layer
+    features), cached."""
+    from jtask2vec.jobs import SelectorScoreJob
+    from jtask2vec.stages import publish_selector_scores
 
     key = keys.selector_scores_key(["logme"], checkpoint_key, task, probe, layers="last", seed=0)
-
-    def build(stage: Path) -> None:
-        model, tokenizer, _ = load_classifier(folder)
-        model.to(resolve_device("auto"))
-        values = feature_selector_scores(
-            model, tokenizer, task.inputs_of("train"), task.labels_of("train"), ["logme"],
-            max_length=probe.max_length, batch_size=batch_size,
-        )  # fmt: skip
-        atomic_write_json(stage / "result.json", {n: asdict(v) for n, v in values.items()})
-
-    stored = read_json(store.get_or_create(SCORE_KIND, key, build) / "result.json")
-    return float(stored["logme"]["score"])
+    job = SelectorScoreJob(("logme",), "zoo", task.name, 0, checkpoint_key, "last", batch_size, key)
+    scores = publish_selector_scores(store, job, task, probe, device="auto", folder=folder)
+    return float(scores["logme"].score)
 
 
 def load_target(spec: TaskSpec, data_dir: str | Path | None) -> Task:

@@ -158,14 +158,14 @@ class Zoo:
         return self.root / rel
 
     def vector(self, entry: ZooEntry, seed: int) -> np.ndarray:
-        from jtask2vec.embedding import TaskEmbedding
+        from jtask2vec.embedding_files import load_embedding
 
-        return TaskEmbedding.load(self.embedding_folder(entry, seed)).vector
+        return load_embedding(self.embedding_folder(entry, seed)).vector
 
     def trivial_vector(self, group: str, seed: int) -> np.ndarray:
-        from jtask2vec.embedding import TaskEmbedding
+        from jtask2vec.embedding_files import load_embedding
 
-        return TaskEmbedding.load(self.root / self.manifest.trivial[group][seed]).vector
+        return load_embedding(self.root / self.manifest.trivial[group][seed]).vector
 
     @classmethod
     def load(cls, root: str | Path, *, verify: bool = True) -> Zoo:
