@@ -169,6 +169,9 @@ def compute_selector_scores(probe: Probe, target: Task, model: Any) -> Values:
         for name, score in scores.items()
     }
     values.update(
+        {f"checkpoint.{name}.flag": {"value": score.flag, "exact": True} for name, score in scores.items()}
+    )
+    values.update(
         {
             "selector_versions": {"value": dict(sorted(VERSIONS.items())), "exact": True},
             "checkpoint.logme.converged": {"value": fit.converged, "exact": True},

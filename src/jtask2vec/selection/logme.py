@@ -36,7 +36,8 @@ an absent one as σ → 0.
 labels), the evidence grows without bound as β → ∞ (the density of a noise-free model concentrated on an
 r-dimensional subspace; "in the column space": ‖y − U Uᵀ y‖² ≤ (D ε₃₂)² ‖y‖², the precision to which
 the column space of float32 features is known). The score then takes the limit on that subspace: the
-log-density of y under the degenerate Gaussian N(0, F Fᵀ / α) with respect to r-dimensional volume, maximised over α in closed form,
+log-density of y under the degenerate Gaussian N(0, F Fᵀ / α) with respect to r-dimensional volume,
+maximised over α in closed form,
 
     log p = −r/2 log 2π − Σᵢ log σᵢ + r/2 log α − α/2 Σᵢ zᵢ² / σᵢ²,     α = r / Σᵢ zᵢ² / σᵢ²,
 
