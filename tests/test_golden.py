@@ -372,7 +372,8 @@ def test_a_changed_hscore_trips_the_selector_scores(
 ) -> None:
     feature_based = importlib.import_module("jtask2vec.selection.feature_based")
     hscore = feature_based._SCORERS["hscore"]
-    monkeypatch.setitem(feature_based._SCORERS, "hscore", (lambda t, y, s: 1.001 * hscore[0](t, y, s), True))
+    scaled = (lambda t, y, s: 1.001 * feature_based.SelectorScore.of(hscore[0](t, y, s)).score, True)
+    monkeypatch.setitem(feature_based._SCORERS, "hscore", scaled)
     assert mismatches(
         load_golden("selector-score")["values"], compute_selector_scores(probe, target, finetuned[1])
     )
