@@ -25,12 +25,15 @@ rank (N ≤ D) and y is best explained without noise. Once α > 1e12 · max(β �
 limit) and the other one is solved alone; ``EvidenceFit.at_boundary`` records it.
 
 **Rank.** The features come from float32 models, so a singular value is only known to float32 precision:
-directions with σ² ≤ τ = D · ε₃₂ · σ²_max (the rule of :func:`jtask2vec.selection.hscore.rounding_floor`)
-count as exactly zero (:func:`left_singular`). A cut-off from float64 precision (D · ε₆₄) would keep
-directions that are float32 rounding noise (repeated texts whose features differ in the last bits,
-LayerNorm's null direction when N ≈ D) and let them decide whether the noise-free limit is reached. Dropping a
-direction of σ² ≤ τ changes the evidence by O(β τ / α) only, since each direction's term tends to that of
-an absent one as σ → 0.
+an entrywise rounding error of ≲ √D · ε₃₂ relative moves every singular value by at most
+‖δF‖_F ≤ D · ε₃₂ · σ_max (Weyl), so directions with σ² ≤ (D · ε₃₂)² · σ²_max count as exactly zero
+(:func:`left_singular`). A cut-off from float64 precision (max(N, D) · ε₆₄ · σ²_max) sits below that noise
+and keeps directions that are float32 rounding (repeated texts whose features differ in the last bits,
+LayerNorm's null direction when N ≈ D), which then decide whether the noise-free limit is reached. The cut is
+relative to the *uncentred* σ²_max, which a common offset of the features dominates, so it is far below the
+genuine directions of real features (≥ 1e-9 relative for a random tiny BERT); dropping a direction of
+σ² below it changes the evidence by O(β σ² / α) only, since each direction's term tends to that of an
+absent one as σ → 0.
 
 **Rank below N.** If y lies in the column space of an F of rank r < N (e.g. repeated rows with their
 labels), the evidence grows without bound as β → ∞ (the density of a noise-free model concentrated on an
@@ -58,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jtask2vec.errors import DataError
-from jtask2vec.selection.hscore import FEATURE_EPS, RANK_DEFICIENT, rounding_floor
+from jtask2vec.selection.hscore import FEATURE_EPS, RANK_DEFICIENT
 
 _TINY = 1e-300  # floors a vanishing residual or weight norm (perfect fit) so the updates stay finite
 _BOUNDARY = 1e12  # prior/noise precision ratio beyond which the maximum is at α → ∞ or β → ∞
@@ -151,7 +154,7 @@ def left_singular(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Through the eigen-decomposition of the smaller Gram matrix (FᵀF when N > D, as thuml/LogME does, else
     FFᵀ), which is much cheaper than an SVD of a tall F; then ``U = F V / σ``. Eigenvalues at or below
-    ``D · ε₃₂ · λ_max`` (float32 rounding, see the module docstring) count as zero, and the fit treats
+    ``(D · ε₃₂)² · λ_max`` (float32 rounding, see the module docstring) count as zero, and the fit treats
     those directions as exactly zero singular values.
     """
     n, d = f.shape
@@ -159,7 +162,7 @@ def left_singular(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lam, v = np.linalg.eigh(f.T @ f)
     else:
         lam, u = np.linalg.eigh(f @ f.T)
-    keep = lam > rounding_floor(float(lam.max()), d)
+    keep = lam > (d * FEATURE_EPS) ** 2 * max(float(lam.max()), 0.0)
     sigma = np.sqrt(lam[keep])
     u = f @ (v[:, keep] / sigma) if n > d else u[:, keep]
     return u, sigma
