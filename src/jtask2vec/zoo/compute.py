@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from jtask2vec.probes import Probe, load_probe
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.training import FinetuneResult
+
+if TYPE_CHECKING:
+    from jtask2vec.selection.feature_based import SelectorScore
 
 EMBEDDING_KIND = "embedding"
 TRIVIAL_KIND = "trivial-embedding"
@@ -145,13 +149,12 @@ def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
 
 def logme_on_checkpoint(
     folder: Path, checkpoint_key: str, task: Task, probe: Probe, store: ArtifactStore, batch_size: int
-) -> float:
+) -> SelectorScore:
     """LogME of ``task``'s train labels on its train inputs' features through a source checkpoint, cached
-    as a suite run caches it (the ``selector-score`` stage, last-layer features)."""
-    from dataclasses import asdict
-
+    as a suite run caches it (the ``selector-score`` stage, last-layer features), with its flag (a NaN
+    score flagged ``failed: <reason>`` when LogME cannot score the pair)."""
     from jtask2vec.checkpoints import load_classifier
-    from jtask2vec.selection.feature_based import feature_selector_scores
+    from jtask2vec.selection.feature_based import feature_selector_scores, scores_from_json, scores_to_json
     from jtask2vec.store import atomic_write_json, read_json
 
     key = keys.selector_scores_key(["logme"], checkpoint_key, task, probe, layers="last", seed=0)
@@ -163,10 +166,9 @@ def logme_on_checkpoint(
             model, tokenizer, task.inputs_of("train"), task.labels_of("train"), ["logme"],
             max_length=probe.max_length, batch_size=batch_size,
         )  # fmt: skip
-        atomic_write_json(stage / "result.json", {n: asdict(v) for n, v in values.items()})
+        atomic_write_json(stage / "result.json", scores_to_json(values))
 
-    stored = read_json(store.get_or_create(SCORE_KIND, key, build) / "result.json")
-    return float(stored["logme"]["score"])
+    return scores_from_json(read_json(store.get_or_create(SCORE_KIND, key, build) / "result.json"))["logme"]
 
 
 def load_target(spec: TaskSpec, data_dir: str | Path | None) -> Task:
