@@ -13,20 +13,24 @@ forming either N × D class-mean matrix: cov(E[f|y]) has rank ≤ C − 1, so th
 **The inverse, and why it is regularised.** Pooled features of a LayerNorm-ed encoder have a singular
 covariance: every token vector satisfies one linear constraint after LayerNorm, and mean pooling keeps it.
 Features come from float32 models, so that constraint holds only to float32 precision and the variance along
-the near-null direction is float32 rounding noise (~ε₃₂² of the largest variance). An exact inverse (or a
-pseudo-inverse with a float64 cut-off, ~D·ε₆₄ ≈ 1e-14 relative, *below* that noise) weights the noise by its
-reciprocal, and the score then depends on the summation order of the model's kernels, i.e. on the CPU
-(by up to 2 % at N = 400, D = 32 for synthetic LayerNorm features; ``tests/test_rounding.py``). So
-``cov(f)`` is decomposed once (``eigh``, no Cholesky-or-not branch) and inverted with a ridge of the size
-of float32 rounding:
+the near-null direction is float32 rounding noise (~ε₃₂² of the features' squared magnitude). An exact
+inverse (or a pseudo-inverse with a float64 cut-off, ~D·ε₆₄ ≈ 1e-14 relative, of the order of that noise)
+weights the noise by its reciprocal, and the score then depends on the summation order of the model's
+kernels, i.e. on the CPU (by up to 2 % at N = 400, D = 32 for synthetic LayerNorm features;
+``tests/test_rounding.py``). So ``cov(f)`` is decomposed once (``eigh``, no Cholesky-or-not branch) and
+inverted with a ridge of the size of float32 rounding:
 
-    cov⁻¹ ≈ Σᵢ vᵢvᵢᵀ / (λᵢ + τ),        τ = D · ε₃₂ · λ_max,       ε₃₂ = 2⁻²³ (:data:`FEATURE_EPS`).
+    cov⁻¹ ≈ Σᵢ vᵢvᵢᵀ / (λᵢ + τ),     τ = (D · ε₃₂)² · ‖F‖²_F,     ε₃₂ = 2⁻²³ (:data:`FEATURE_EPS`),
 
-``D · ε₃₂`` is the worst-case relative error of a float32 sum or dot product of D terms (LayerNorm,
-pooling, a projection): a direction whose variance is below ``τ`` cannot be told from rounding of the
-largest ones. The ridge is continuous in the data (no threshold that rounding could move a direction across),
-removes the noise direction (its term is ≤ λ_noise / τ ≈ ε₃₂ / D) and shrinks the term of a direction of
-variance λ by the factor λ / (λ + τ) only (at D = 384: by < 0.5 % for λ ≥ 10⁻² λ_max). A covariance with
+with F the *uncentred* features (N × D). Why this size: a float32 value of a sum or dot product of D
+terms (LayerNorm, pooling) carries an error of ≲ √D · ε₃₂ relative, so the features are known up to an
+error δF with ‖δF‖_F ≤ D · ε₃₂ · ‖F‖_F, and by Weyl's inequality no singular value of the centred features
+(√λᵢ) is known better than that: a direction with λ ≤ τ cannot be told from rounding. The bound is taken on
+the uncentred magnitudes because rounding is relative to the values, not to their spread. The ridge is
+continuous in the data (no threshold that rounding could move a direction across), takes the noise
+direction's term down to ≤ λ_noise / τ, and shrinks the term of a genuine direction by λ / (λ + τ) only
+(a ridge of D · ε₃₂ · λ_max instead, ~1e-4 relative at D = 768, moved the H-score of
+``bench/selector_speed.py``'s anisotropic features by 9 %; this one by far less). A covariance with
 eigenvalues at or below ``τ`` is *rank-deficient* (always when N ≤ D, and for LayerNorm-ed features): the
 score is then the H-score on the other directions, and it is flagged (:data:`RANK_DEFICIENT`).
 
@@ -47,10 +51,11 @@ FEATURE_EPS = float(np.finfo(np.float32).eps)  # the features come from float32 
 RANK_DEFICIENT = "rank-deficient"  # flag: a covariance (or Gram) with directions at float32 rounding level
 
 
-def rounding_floor(lam_max: float, d: int) -> float:
-    """``τ = D · ε₃₂ · λ_max``: the variance below which a direction of D-dimensional float32 features is
-    indistinguishable from rounding of the largest one (λ_max); the ridge of every inverted covariance."""
-    return d * FEATURE_EPS * max(float(lam_max), 0.0)
+def rounding_floor(f: np.ndarray) -> float:
+    """``τ = (D · ε₃₂)² · ‖F‖²_F`` of features ``f`` (N, D): the scatter (Σ over the N examples) below which
+    a direction of float32 features is indistinguishable from rounding (see the module docstring); the ridge
+    of every inverted covariance (divide by N for a covariance with divisor N)."""
+    return (f.shape[1] * FEATURE_EPS) ** 2 * float(np.einsum("ij,ij->", f, f))
 
 
 def between_class_deviations(
@@ -84,16 +89,18 @@ class RegularisedTrace:
         return RANK_DEFICIENT if self.rank < self.dim else ""
 
 
-def trace_inverse_times(cov: np.ndarray, deviations: np.ndarray, counts: np.ndarray) -> RegularisedTrace:
-    """``Σ_c n_c d_cᵀ (cov + τI)⁻¹ d_c`` for a symmetric PSD ``cov`` (D, D), ``τ`` = :func:`rounding_floor`.
+def trace_inverse_times(
+    cov: np.ndarray, deviations: np.ndarray, counts: np.ndarray, tau: float
+) -> RegularisedTrace:
+    """``Σ_c n_c d_cᵀ (cov + τI)⁻¹ d_c`` for a symmetric PSD ``cov`` (D, D) and the ridge ``tau``
+    (:func:`rounding_floor`, in the units of ``cov``).
 
     One eigen-decomposition, whatever the conditioning (see the module docstring); negative eigenvalues
-    (round-off of a PSD matrix) count as 0. An all-zero ``cov`` gives 0 (the deviations are then 0 too)."""
+    (round-off of a PSD matrix) count as 0. All-zero features (``tau`` = 0) give 0."""
     d = cov.shape[0]
     lam, vec = np.linalg.eigh(cov)
     lam = np.maximum(lam, 0.0)
-    tau = rounding_floor(lam[-1], d)
-    if tau == 0.0:
+    if tau <= 0.0 or lam[-1] <= 0.0:
         return RegularisedTrace(0.0, 0, d)
     proj = deviations @ vec  # (C, D)
     value = float(np.sum(counts * np.sum(proj * proj / (lam + tau), axis=1)))
@@ -107,7 +114,7 @@ def hscore_fit(features: np.ndarray, labels: np.ndarray) -> RegularisedTrace:
     centred = f - f.mean(axis=0)
     cov_f = centred.T @ centred  # the common divisor N − 1 of both covariances cancels
     deviations, counts = between_class_deviations(f, codes, n_classes)
-    return trace_inverse_times(cov_f, deviations, counts)
+    return trace_inverse_times(cov_f, deviations, counts, rounding_floor(f))
 
 
 def hscore(features: np.ndarray, labels: np.ndarray) -> float:

@@ -20,8 +20,8 @@ Deliberate deviation: ``cov(E[f|y])`` uses the same divisor N as ``S`` (referenc
 
 The shrunk covariance is inverted as the H-score's is
 (:func:`~jtask2vec.selection.hscore.trace_inverse_times`: one eigen-decomposition, ridge
-τ = D · ε₃₂ · λ_max of float32 rounding); with α > 0 its eigenvalues are ≥ α tr S / D and the ridge
-changes the score by < τ / (α tr S / D) relative. With α ≈ 0 (N ≫ D) a LayerNorm-ed feature's near-null
+τ = (D · ε₃₂)² · ‖F‖²_F / N of float32 rounding); with α > 0 its eigenvalues are ≥ α tr S / D and the
+ridge changes the score by < τ / (α tr S / D) relative. With α ≈ 0 (N ≫ D) a LayerNorm-ed feature's near-null
 direction would otherwise be weighted by the reciprocal of its rounding noise; a shrunk covariance with
 eigenvalues at or below τ is flagged ``rank-deficient``.
 
@@ -36,7 +36,12 @@ from __future__ import annotations
 import numpy as np
 
 from jtask2vec.selection._inputs import check_features, check_labels
-from jtask2vec.selection.hscore import RegularisedTrace, between_class_deviations, trace_inverse_times
+from jtask2vec.selection.hscore import (
+    RegularisedTrace,
+    between_class_deviations,
+    rounding_floor,
+    trace_inverse_times,
+)
 
 
 def ledoit_wolf(f: np.ndarray) -> tuple[np.ndarray, float]:
@@ -64,7 +69,7 @@ def shrinkage_hscore_fit(features: np.ndarray, labels: np.ndarray) -> Regularise
     shrunk, alpha = ledoit_wolf(f)
     deviations, counts = between_class_deviations(f, codes, n_classes)
     # tr(cov_α⁻¹ (1 − α) cov_g) with cov_g = Σ_c n_c d_c d_cᵀ / N
-    fit = trace_inverse_times(shrunk, deviations, counts / f.shape[0])
+    fit = trace_inverse_times(shrunk, deviations, counts / f.shape[0], rounding_floor(f) / f.shape[0])
     return RegularisedTrace((1.0 - alpha) * fit.value, fit.rank, fit.dim)
 
 
