@@ -30,7 +30,7 @@ the uncentred magnitudes because rounding is relative to the values, not to thei
 continuous in the data (no threshold that rounding could move a direction across), takes the noise
 direction's term down to ≤ λ_noise / τ, and shrinks the term of a genuine direction by λ / (λ + τ) only
 (a ridge of D · ε₃₂ · λ_max instead, ~1e-4 relative at D = 768, moved the H-score of
-``bench/selector_speed.py``'s anisotropic features by 9 %; this one by far less). A covariance with
+``bench/selector_speed.py``'s anisotropic features by 9 %; this one by 2e-4). A covariance with
 eigenvalues at or below ``τ`` is *rank-deficient* (always when N ≤ D, and for LayerNorm-ed features): the
 score is then the H-score on the other directions, and it is flagged (:data:`RANK_DEFICIENT`).
 
