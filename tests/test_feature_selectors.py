@@ -87,7 +87,9 @@ def test_one_pass_scores_every_selector(model, tiny_probe, monkeypatch):
     assert got["logme"].score == pytest.approx(logme(feats.features, LABELS), rel=1e-6)
     assert got["hscore"].score == pytest.approx(hscore(feats.features, LABELS), rel=1e-6)
     assert got["leep"].score == pytest.approx(leep(feats.probabilities, LABELS), rel=1e-6)
-    assert all(np.isfinite(v.score) and v.flag == "" for v in got.values())
+    assert all(np.isfinite(v.score) for v in got.values())
+    # N = 6 ≤ D = 32: the covariance is singular, H-score says so; no other caveat
+    assert {name: v.flag for name, v in got.items() if v.flag} == {"hscore": "rank-deficient"}
     with pytest.raises(ValueError, match="unknown"):
         score_features(["nope"], feats, LABELS)
 

@@ -168,6 +168,9 @@ def compute_selector_scores(probe: Probe, target: Task, model: Any) -> Values:
         for name, score in scores.items()
     }
     values.update(
+        {f"checkpoint.{name}.flag": {"value": score.flag, "exact": True} for name, score in scores.items()}
+    )
+    values.update(
         {
             "selector_versions": {"value": dict(sorted(VERSIONS.items())), "exact": True},
             "checkpoint.logme.converged": {"value": fit.converged, "exact": True},
@@ -368,7 +371,8 @@ def test_a_changed_hscore_trips_the_selector_scores(
 ) -> None:
     feature_based = importlib.import_module("jtask2vec.selection.feature_based")
     hscore = feature_based._SCORERS["hscore"]
-    monkeypatch.setitem(feature_based._SCORERS, "hscore", (lambda t, y, s: 1.001 * hscore[0](t, y, s), True))
+    scaled = (lambda t, y, s: 1.001 * feature_based.SelectorScore.of(hscore[0](t, y, s)).score, True)
+    monkeypatch.setitem(feature_based._SCORERS, "hscore", scaled)
     assert mismatches(
         load_golden("selector-score")["values"], compute_selector_scores(probe, target, finetuned[1])
     )

@@ -194,13 +194,44 @@ def test_rank_deficient_features_match_slow_formula() -> None:
         assert fit.evidence == pytest.approx(slow_log_evidence(features, y, fit.alpha, fit.beta), rel=1e-8)
 
 
-def test_unbounded_evidence_is_an_error() -> None:
-    """Labels exactly linear in features of rank < N: the evidence → ∞ as β → ∞."""
+def test_rank_below_n_takes_the_flagged_noise_free_limit_on_the_column_space() -> None:
+    """Labels exactly linear in features of rank r < N (repeated rows): the evidence → ∞ as β → ∞; the fit
+    is the limit with the divergent (N − r)/2 · log(β/2π) removed, i.e. the r-dimensional density of y under
+    N(0, F Fᵀ / α) at its best α, and it is flagged. (Was a DataError, issue 16.)"""
+    from jtask2vec.selection import logme_score
+
     features, labels = _data(10, 30, signal=0.3, seed=2)  # N < D: y is in the column space
     features = np.concatenate([features, features[:4]])  # rank 10 < N = 14
     labels = np.concatenate([labels, labels[:4]])
-    with pytest.raises(DataError, match="unbounded"):
-        logme(features, labels)
+    n, r = 14, 10
+    result = logme_score(features, labels)
+    assert result.flag == "rank-deficient" and result.converged and np.isfinite(result.score)
+    u, s, _ = np.linalg.svd(features, full_matrices=False)
+    for cls, fit in enumerate(logme_fits(features, labels)):
+        assert fit.rank_deficient and fit.at_boundary and fit.beta == np.inf
+        y = (labels == cls).astype(np.float64)
+        z = u[:, :r].T @ y
+        quad = float(np.sum((z / s[:r]) ** 2))
+        assert fit.alpha == pytest.approx(r / quad, rel=1e-9)
+        for beta in (1e8, 1e10):  # the full evidence minus its divergent part approaches the fit
+            full = slow_log_evidence_gaussian(features, y, fit.alpha, beta)
+            assert full - (n - r) / 2 * np.log(beta / (2 * np.pi)) == pytest.approx(fit.evidence, rel=1e-5)
+    assert result.score == pytest.approx(np.mean([f.evidence for f in logme_fits(features, labels)]) / n)
+
+
+def test_rows_repeated_to_float32_rounding_count_as_repeated() -> None:
+    """A repeated text whose features differ in the last float32 bits (another batch, another padding) is
+    a repeated row: the same flagged limit as an exact repeat, not a noise direction of σ ≈ 1e-7."""
+    features, labels = _data(10, 30, signal=0.3, seed=2)
+    exact = np.concatenate([features, features[:4]])
+    jitter = np.random.default_rng(1).normal(size=(4, 30)) * 2e-8 * np.abs(features[:4])
+    near = np.concatenate([features, (features[:4] + jitter).astype(np.float32).astype(np.float64)])
+    labels = np.concatenate([labels, labels[:4]])
+    from jtask2vec.selection import logme_score
+
+    a, b = logme_score(exact, labels), logme_score(near, labels)
+    assert a.flag == b.flag == "rank-deficient"
+    assert b.score == pytest.approx(a.score, rel=1e-6)
 
 
 def test_informative_features_rank_above_noise() -> None:

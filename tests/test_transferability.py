@@ -22,19 +22,26 @@ from jtask2vec.selection.transrate import transrate
 # ---- slow references -------------------------------------------------------------------------------------
 
 
+def ridge(f, divisor):
+    """The float32-rounding ridge τ I, τ = (D · ε₃₂)² · Σᵢⱼ fᵢⱼ² / divisor, of an inverted covariance."""
+    d = f.shape[1]
+    return (d * float(np.finfo(np.float32).eps)) ** 2 * float(np.sum(f**2)) / divisor * np.eye(d)
+
+
 def slow_hscore(f, y):
     n, d = f.shape
     mean = [sum(f[i, j] for i in range(n)) / n for j in range(d)]
     classes = sorted(set(y.tolist()))
     cmean = {c: np.mean([f[i] for i in range(n) if y[i] == c], axis=0) for c in classes}
-    cov_f = np.zeros((d, d))
-    cov_g = np.zeros((d, d))
-    for i in range(n):
-        a = f[i] - mean
-        b = cmean[y[i]] - mean
-        cov_f += np.outer(a, a) / (n - 1)
-        cov_g += np.outer(b, b) / (n - 1)
-    return float(np.trace(np.linalg.pinv(cov_f) @ cov_g))
+    # cov(f) + τI inverted through an SVD of the centred data (an explicit inverse loses ~λ_max/τ digits)
+    _, s, vt = np.linalg.svd(np.array([f[i] - mean for i in range(n)]) / np.sqrt(n - 1), full_matrices=True)
+    lam = np.zeros(d)
+    lam[: s.shape[0]] = s**2
+    tau = ridge(f, n - 1)[0, 0]
+    # tr((cov + τI)⁻¹ cov(E[f|y])) = Σ_k Σ_i (b_i · v_k)² / (N − 1) / (λ_k + τ), b_i = μ_{y_i} − μ (squared
+    # projections: v_kᵀ cov_g v_k from the matrix would err by ε₆₄ |cov_g| / τ in the null directions)
+    dev = [cmean[y[i]] - mean for i in range(n)]
+    return float(sum(sum((b @ vt[k]) ** 2 for b in dev) / (n - 1) / (lam[k] + tau) for k in range(d)))
 
 
 def slow_shrinkage_hscore(f, y):
@@ -50,7 +57,7 @@ def slow_shrinkage_hscore(f, y):
     classes = sorted(set(y.tolist()))
     cmean = {c: np.mean([f[i] for i in range(n) if y[i] == c], axis=0) for c in classes}
     cov_g = sum(np.outer(cmean[y[i]] - f.mean(axis=0), cmean[y[i]] - f.mean(axis=0)) for i in range(n)) / n
-    return float(np.trace(np.linalg.inv(shrunk) @ ((1 - alpha) * cov_g)))
+    return float(np.trace(np.linalg.inv(shrunk + ridge(f, n)) @ ((1 - alpha) * cov_g)))
 
 
 def slow_leep(theta, y):
@@ -252,6 +259,7 @@ def test_hscore_reaches_c_minus_one_without_within_class_spread():
     rng = np.random.default_rng(14)
     centres = rng.normal(size=(3, 5))
     y = np.repeat([0, 1, 2], 10)
+    # C − 1 up to the float32-rounding ridge τ (each term shrinks by λ / (λ + τ))
     assert hscore(centres[y], y) == pytest.approx(2.0, rel=1e-9)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -270,7 +271,7 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     assert payload["format"] == "jtask2vec-rank/1"
     assert set(payload) == {
         "format", "target", "zoo", "seeds", "selectors", "sources", "agreement", "recommendation",
-        "excluded", "verify",
+        "excluded", "flags", "verify",
     }  # fmt: skip
     assert payload["target"]["name"] == "mine" and payload["target"]["size"] == 120
     first = payload["sources"][0]
@@ -313,3 +314,58 @@ def test_rank_needs_one_target(built, target_csv: Path) -> None:
     for args in (["rank", "--zoo", str(zoo.root)], both, ["rank", "--target-file", str(target_csv)]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def _write_duplicated_csv(path: Path, *, n: int, repeat: int, seed: int) -> Path:
+    """A CSV of ``n`` synthetic rows followed by its first ``repeat`` rows again (the loader keeps them)."""
+    task = load_task(task_spec("synthetic", "t", n=n, seed=seed, style="food"))
+    rows = [[text, "pos" if label else "neg"] for text, label in zip(task.texts, task.labels, strict=True)]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["text", "label"], *rows, *rows[:repeat]])
+    return path
+
+
+def _rank_json(zoo: Zoo, path: Path, runs: Path) -> dict:
+    args = ["rank", "--zoo", str(zoo.root), "--target-file", str(path), "--positive", "pos"]
+    result = CliRunner().invoke(app, [*args, "--negative", "neg", "--runs-dir", str(runs), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_rank_with_repeated_rows_takes_logme_s_flagged_limit(built, tmp_path: Path) -> None:
+    """Issue 16: repeated rows give target features of rank < N (the probe has D = 32 > the distinct train
+    texts), and each class is then an exact linear function of them. LogME's evidence has no maximum there;
+    it takes its rank-deficient noise-free limit, flagged, instead of failing the whole ranking."""
+    zoo, runs = built
+    payload = _rank_json(zoo, _write_duplicated_csv(tmp_path / "dup.csv", n=30, repeat=10, seed=21), runs)
+    assert all(v is not None for s in payload["sources"] for v in s["scores"].values())
+    assert all(v is not None for s in payload["sources"] for v in s["ranks"].values())
+    flags = {(f["selector"], f["flag"]) for f in payload["flags"]}
+    assert flags == {("logme", "rank-deficient")}
+    assert len(payload["flags"]) == len(payload["sources"]) * len(payload["seeds"])
+
+
+def test_a_selector_that_cannot_score_loses_nothing_else(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """120 rows + its first 10 again, and a LogME that cannot score (patched: the zoo's LogME runs in this
+    process): every distance is ranked and printed, LogME's values are flagged missing with the reason."""
+    zoo, _ = built
+    feature_based = importlib.import_module("jtask2vec.selection.feature_based")
+
+    def broken(t, y, s):
+        raise DataError("logme: planted failure")
+
+    monkeypatch.setitem(feature_based._SCORERS, "logme", (broken, True))
+    path = _write_duplicated_csv(tmp_path / "dup.csv", n=120, repeat=10, seed=22)
+    runs = tmp_path / "runs"  # its own store: the flagged failure is cached there, not in the module's
+    payload = _rank_json(zoo, path, runs)
+    for source in payload["sources"]:
+        assert source["scores"]["logme"] is None and source["ranks"]["logme"] is None
+        assert all(source["scores"][s] is not None for s in payload["selectors"] if s != "logme")
+    assert {f["flag"] for f in payload["flags"]} == {"failed: logme: planted failure"}
+    args = ["rank", "--zoo", str(zoo.root), "--target-file", str(path), "--positive", "pos", "--negative"]
+    result = CliRunner().invoke(app, [*args, "neg", "--runs-dir", str(runs)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Recommendation: start from" in text and "flagged 'failed: logme: planted failure'" in text

@@ -36,7 +36,7 @@ STAGE_VERSIONS: dict[str, str] = {
     "textemb": "1",  # selection/textemb.text_embedding
     # selection/features.py (one pass: pooled features + head probabilities); each selector has its own
     # version too: jtask2vec.selection.feature_based.VERSIONS
-    "selector-score": "1",
+    "selector-score": "2",  # 2: float32-aware covariance numerics, flagged failures (issue 16)
 }
 
 # Store kinds of the stages (the store folder each one publishes to).

@@ -18,7 +18,7 @@ The probe is loaded once per process (:func:`cached_probe`, keyed by its config 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from jtask2vec.device import resolve_device
 from jtask2vec.errors import ConfigError, ProbeError, StoreError
 from jtask2vec.jobs import EmbeddingJob, FinetuneJob, Job, SelectorScoreJob, TextEmbJob, TrivialEmbeddingJob
 from jtask2vec.probes import Probe, load_probe
-from jtask2vec.selection.feature_based import SelectorScore
+from jtask2vec.selection.feature_based import SelectorScore, scores_from_json, scores_to_json
 from jtask2vec.store import ArtifactStore, atomic_write_json, read_json
 from jtask2vec.tasks.base import Task
 from jtask2vec.training import FinetuneResult
@@ -338,7 +338,7 @@ def publish_selector_scores(
             layers=job.layers,  # type: ignore[arg-type]
             seed=job.seed,
         )
-        atomic_write_json(stage / RESULT_FILE, {name: asdict(v) for name, v in values.items()})
+        atomic_write_json(stage / RESULT_FILE, scores_to_json(values))
 
     ensure_artifact(store, job.kind, job.key, write)
     return read_scores(store, job)
@@ -376,5 +376,4 @@ def read_textemb(store: ArtifactStore, job: TextEmbJob) -> np.ndarray:
 
 def read_scores(store: ArtifactStore, job: SelectorScoreJob) -> dict[str, SelectorScore]:
     """``{selector: SelectorScore}`` of a selector-score job (its caveat flags included)."""
-    stored = read_json(open_artifact(store, job.kind, job.key) / RESULT_FILE)
-    return {name: SelectorScore(float(v["score"]), str(v["flag"])) for name, v in stored.items()}
+    return scores_from_json(read_json(open_artifact(store, job.kind, job.key) / RESULT_FILE))

@@ -131,7 +131,7 @@ def print_zoo_ranking(
     ranks.add_column("mean rank", justify="right", no_wrap=True)
     for i, row in enumerate(ranking.table.to_dict("records"), start=1):
         head = [str(i), str(row["source"])]
-        ranks.add_row(*head, *(str(row[f"rank:{s}"]) for s in ranking.selectors), f"{row['mean_rank']:.1f}")
+        ranks.add_row(*head, *(_rank(row[f"rank:{s}"]) for s in ranking.selectors), f"{row['mean_rank']:.1f}")
         values.add_row(*head, *(_value(row[s]) for s in ranking.selectors))
     console.print(ranks)
     console.print(values)
@@ -149,6 +149,8 @@ def print_zoo_ranking(
     )
     if ranking.excluded:
         console.print(f"Left out (same data as the target): {', '.join(ranking.excluded)}", markup=False)
+    for line in ranking.flag_lines():  # a selector's caveat or failure, its value shown as "–"
+        console.print(f"note: {line}", soft_wrap=True, markup=False, highlight=False)
     console.print(ranking.recommendation_line(), soft_wrap=True, markup=False, highlight=False)
     if ranking.verify is not None:
         _print_verification(ranking.verify)
@@ -156,6 +158,12 @@ def print_zoo_ranking(
 
 def _value(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.3g}"
+
+
+def _rank(value) -> str:
+    import pandas as pd
+
+    return "–" if pd.isna(value) else str(int(value))
 
 
 def _print_verification(verification) -> None:

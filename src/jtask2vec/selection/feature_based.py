@@ -16,6 +16,12 @@ labels) to ``{selector: score}``, features extracted once and shared by every se
 Every score is higher = better. ``VERSIONS`` holds one version string per selector; bump it whenever a
 selector's value changes for the same inputs, so cached scores are recomputed
 (see :func:`jtask2vec.keys.selector_scores_key`).
+
+Each score carries a flag (``""`` when none): ``"not converged"`` (LogME's maximisation stopped at its
+iteration limit), ``"rank-deficient"`` (a covariance or Gram matrix with directions at float32 rounding
+level: H-scores, LogME's noise-free limit, see each module), or ``"failed: <reason>"`` with a NaN score when
+a selector cannot score the pair at all (:func:`score_features_flagged`): one selector's failure never
+loses the others' scores.
 """
 
 from __future__ import annotations
@@ -27,24 +33,26 @@ from typing import Any
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
+from jtask2vec.errors import DataError
 from jtask2vec.modeling import EncoderClassifier
 from jtask2vec.selection.features import FeatureLayers, TargetFeatures, extract_target_features
 from jtask2vec.selection.gbc import gbc
-from jtask2vec.selection.hscore import hscore
+from jtask2vec.selection.hscore import RegularisedTrace, hscore_fit
 from jtask2vec.selection.knn import knn_accuracy
 from jtask2vec.selection.leep import leep
 from jtask2vec.selection.logme import LogMEScore, logme_score
 from jtask2vec.selection.nce import nce
 from jtask2vec.selection.nleep import nleep
-from jtask2vec.selection.shrinkage_hscore import shrinkage_hscore
+from jtask2vec.selection.shrinkage_hscore import shrinkage_hscore_fit
 from jtask2vec.selection.transrate import transrate
 
 # name -> (function of (TargetFeatures, labels, seed), uses the features (True) or only the probabilities).
-# A function returns the score, or a LogMEScore that also says whether its maximisation converged.
-_SCORERS: dict[str, tuple[Callable[[TargetFeatures, np.ndarray, int], float | LogMEScore], bool]] = {
+# A function returns the score, or a LogMEScore / RegularisedTrace that also carries its flag.
+Scored = float | LogMEScore | RegularisedTrace
+_SCORERS: dict[str, tuple[Callable[[TargetFeatures, np.ndarray, int], Scored], bool]] = {
     "logme": (lambda t, y, s: logme_score(t.features, y), True),
-    "hscore": (lambda t, y, s: hscore(t.features, y), True),
-    "hscore-shrinkage": (lambda t, y, s: shrinkage_hscore(t.features, y), True),
+    "hscore": (lambda t, y, s: hscore_fit(t.features, y), True),
+    "hscore-shrinkage": (lambda t, y, s: shrinkage_hscore_fit(t.features, y), True),
     "nleep": (lambda t, y, s: nleep(t.features, y, seed=s), True),
     "gbc": (lambda t, y, s: gbc(t.features, y), True),
     "transrate": (lambda t, y, s: transrate(t.features, y), True),
@@ -53,7 +61,15 @@ _SCORERS: dict[str, tuple[Callable[[TargetFeatures, np.ndarray, int], float | Lo
     "nce": (lambda t, y, s: nce(t.probabilities, y), False),
 }
 FEATURE_SELECTORS: tuple[str, ...] = tuple(_SCORERS)
-VERSIONS: dict[str, str] = {name: "1" for name in FEATURE_SELECTORS}
+# 2: H-scores regularised at float32 rounding (were rank-branching pseudo-inverses); LogME's rank cut-off
+# from float32 precision and its rank-deficient noise-free limit (was an error); NLEEP's mixture on
+# scale-free features; GBC's variance floor from float32 precision.
+VERSIONS: dict[str, str] = {name: "1" for name in FEATURE_SELECTORS} | {
+    name: "2" for name in ("logme", "hscore", "hscore-shrinkage", "nleep", "gbc")
+}
+FAILED = "failed"  # flag prefix of a selector that could not score a pair: "failed: <reason>", score NaN
+# What a selector that cannot score a pair raises (bad or degenerate input, a numerical breakdown)
+SELECTOR_FAILURES = (DataError, ValueError, ArithmeticError, np.linalg.LinAlgError)
 SEEDED: frozenset[str] = frozenset({"nleep"})  # selectors whose value depends on the seed given
 
 
@@ -86,21 +102,59 @@ class SelectorScore:
     flag: str = ""
 
     @classmethod
-    def of(cls, value: float | LogMEScore) -> SelectorScore:
+    def of(cls, value: Scored) -> SelectorScore:
         if isinstance(value, LogMEScore):
             return cls(float(value.score), value.flag)
+        if isinstance(value, RegularisedTrace):
+            return cls(float(value.value), value.flag)
         return cls(float(value))
+
+    @classmethod
+    def failed(cls, error: BaseException) -> SelectorScore:
+        """A missing score (NaN) flagged ``"failed: <reason>"`` (the reason on one line)."""
+        reason = " ".join(str(error).split()) or type(error).__name__
+        return cls(float("nan"), f"{FAILED}: {reason}")
+
+    @property
+    def missing(self) -> bool:
+        return self.flag.startswith(f"{FAILED}:")
+
+
+def scores_to_json(values: dict[str, SelectorScore]) -> dict[str, dict[str, Any]]:
+    """``{selector: {"score", "flag"}}`` as stored in a selector-score artifact (a missing score is null)."""
+    return {
+        name: {"score": None if np.isnan(v.score) else float(v.score), "flag": v.flag}
+        for name, v in values.items()
+    }
+
+
+def scores_from_json(stored: dict[str, Any]) -> dict[str, SelectorScore]:
+    """The inverse of :func:`scores_to_json` (null -> NaN)."""
+    return {
+        name: SelectorScore(float("nan") if v["score"] is None else float(v["score"]), str(v["flag"]))
+        for name, v in stored.items()
+    }
+
+
+def _score_one(selector: str, features: TargetFeatures, labels: np.ndarray, seed: int) -> SelectorScore:
+    try:
+        return SelectorScore.of(_SCORERS[selector][0](features, labels, seed))
+    except SELECTOR_FAILURES as error:
+        return SelectorScore.failed(error)
 
 
 def score_features_flagged(
     selectors: Sequence[str], features: TargetFeatures, labels: np.ndarray, *, seed: int = 0
 ) -> dict[str, SelectorScore]:
-    """``{selector: SelectorScore}`` of already extracted ``features`` for the target ``labels`` (N,)."""
+    """``{selector: SelectorScore}`` of already extracted ``features`` for the target ``labels`` (N,).
+
+    A selector that cannot score these inputs gives :meth:`SelectorScore.failed` (NaN, flagged with its
+    reason); the other selectors are scored all the same."""
     unknown = [s for s in selectors if s not in _SCORERS]
     if unknown:
         raise ValueError(f"unknown feature-based selectors {unknown}; known: {', '.join(FEATURE_SELECTORS)}")
     y = np.asarray(labels)
-    return {s: SelectorScore.of(_SCORERS[s][0](features, y, seed)) for s in selectors}
+    return {s: _score_one(s, features, y, seed) for s in selectors}
 
 
 def score_features(

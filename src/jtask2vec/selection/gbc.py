@@ -14,8 +14,13 @@ BC(i, j) = exp(−D_B(i, j)) ∈ [0, 1] and
     GBC = − Σ_{i=1}^{C} Σ_{j ≠ i} BC(i, j)          (every ordered pair, as in the paper).
 
 GBC ∈ [−C(C − 1), 0]: 0 when the classes do not overlap at all, −C(C − 1) when all classes have the same
-Gaussian. Variances are floored at 1e-300 so constant dimensions stay finite (two point masses at the same
-value count as identical, at different values as disjoint). Higher = better.
+Gaussian. Higher = better.
+
+Variances are floored at ``(D · ε₃₂)² · max_d mean_i f_id²`` (ε₃₂ = 2⁻²³): the features come from float32
+models, so a dimension's variance below that is rounding noise, and dividing a rounding-level difference
+of class means by a rounding-level variance would make the score depend on the CPU. A (nearly) constant
+dimension therefore counts as identical in two classes whose means agree to float32 precision, and as
+disjoint otherwise.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 
 from jtask2vec.selection._inputs import check_features, check_labels
-from jtask2vec.selection.hscore import class_sums
+from jtask2vec.selection.hscore import FEATURE_EPS, class_sums
 
-_VAR_FLOOR = 1e-300
+_VAR_FLOOR = 1e-300  # the floor of all-zero features
 
 
 def class_gaussians(f: np.ndarray, codes: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +39,8 @@ def class_gaussians(f: np.ndarray, codes: np.ndarray, n_classes: int) -> tuple[n
     means = class_sums(f, codes, n_classes) / counts
     centred = f - means[codes]
     variances = class_sums(centred * centred, codes, n_classes)
-    return means, np.maximum(variances / counts, _VAR_FLOOR)
+    floor = (f.shape[1] * FEATURE_EPS) ** 2 * float(np.max(np.mean(f * f, axis=0)))
+    return means, np.maximum(variances / counts, max(floor, _VAR_FLOOR))
 
 
 def bhattacharyya_distances(means: np.ndarray, variances: np.ndarray) -> np.ndarray:

@@ -22,9 +22,30 @@ whose fixed point is a stationary point of the evidence. When no interior maximu
 diverges: α → ∞ when the features do not help predict the column (w = 0), or β → ∞ when F has full row
 rank (N ≤ D) and y is best explained without noise. Once α > 1e12 · max(β σ²_max, 1), resp.
 β σ²_min > 1e12 · max(α, 1), that precision is frozen (the evidence is then within ~1e-12 relative of its
-limit) and the other one is solved alone; ``EvidenceFit.at_boundary`` records it. If y lies in the column
-space of an F of rank < N (e.g. repeated rows), the evidence grows without bound as β → ∞: a
-:class:`DataError` is raised.
+limit) and the other one is solved alone; ``EvidenceFit.at_boundary`` records it.
+
+**Rank.** The features come from float32 models, so a singular value is only known to float32 precision:
+an entrywise rounding error of ≲ √D · ε₃₂ relative moves every singular value by at most
+‖δF‖_F ≤ D · ε₃₂ · σ_max (Weyl), so directions with σ² ≤ (D · ε₃₂)² · σ²_max count as exactly zero
+(:func:`left_singular`). A cut-off from float64 precision (max(N, D) · ε₆₄ · σ²_max) sits below that noise
+and keeps directions that are float32 rounding (repeated texts whose features differ in the last bits,
+LayerNorm's null direction when N ≈ D), which then decide whether the noise-free limit is reached. The cut is
+relative to the *uncentred* σ²_max, which a common offset of the features dominates, so it is far below the
+genuine directions of real features (≥ 1e-9 relative for a random tiny BERT); dropping a direction of
+σ² below it changes the evidence by O(β σ² / α) only, since each direction's term tends to that of an
+absent one as σ → 0.
+
+**Rank below N.** If y lies in the column space of an F of rank r < N (e.g. repeated rows with their
+labels), the evidence grows without bound as β → ∞ (the density of a noise-free model concentrated on an
+r-dimensional subspace; "in the column space": ‖y − U Uᵀ y‖² ≤ (D ε₃₂)² ‖y‖², the precision to which
+the column space of float32 features is known). The score then takes the limit on that subspace: the
+log-density of y under the degenerate Gaussian N(0, F Fᵀ / α) with respect to r-dimensional volume,
+maximised over α in closed form,
+
+    log p = −r/2 log 2π − Σᵢ log σᵢ + r/2 log α − α/2 Σᵢ zᵢ² / σᵢ²,     α = r / Σᵢ zᵢ² / σᵢ²,
+
+(the β → ∞ limit of the evidence with its divergent (N − r)/2 · log β term removed; for r = N it is the
+limit the iteration approaches), and the fit is flagged ``rank-deficient`` (:class:`LogMEScore`).
 
 For classification the labels are one-hot encoded and the score is the mean over classes of the
 maximised evidence divided by N (per example), as in thuml/LogME. Unlike the reference code, the evidence
@@ -40,9 +61,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from jtask2vec.errors import DataError
+from jtask2vec.selection.hscore import FEATURE_EPS, RANK_DEFICIENT
 
 _TINY = 1e-300  # floors a vanishing residual or weight norm (perfect fit) so the updates stay finite
-_IN_SPAN = 1e-24  # ‖y − U Uᵀ y‖² / ‖y‖² below this: y is in the column space of F up to round-off
 _BOUNDARY = 1e12  # prior/noise precision ratio beyond which the maximum is at α → ∞ or β → ∞
 MAX_ITER = 10_000  # fixed-point iterations per class before a fit is reported as not converged
 TOL = 1e-10  # relative change of α and β below which the fixed point is reached
@@ -58,6 +79,7 @@ class EvidenceFit:
     iterations: int
     converged: bool
     at_boundary: bool = False  # no interior maximum: α → ∞ (w = 0) or β → ∞ (noise-free); limit taken
+    rank_deficient: bool = False  # y in the column space of F of rank r < N: the r-dimensional β → ∞ limit
 
 
 def _fit_column(
@@ -118,20 +140,29 @@ def _fit_column(
     return EvidenceFit(float(evidence), float(alpha), float(beta), it, converged, at_boundary)
 
 
+def _noise_free_limit(sigma: np.ndarray, z: np.ndarray) -> EvidenceFit:
+    """The β → ∞ limit on the column space of a rank-deficient F (see the module docstring), α optimal."""
+    r = sigma.shape[0]
+    quad = max(float(np.sum((z / sigma) ** 2)), _TINY)
+    alpha = r / quad
+    evidence = -r / 2 * np.log(2 * np.pi) - float(np.log(sigma).sum()) + r / 2 * np.log(alpha) - r / 2
+    return EvidenceFit(float(evidence), float(alpha), np.inf, 0, True, at_boundary=True, rank_deficient=True)
+
+
 def left_singular(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(U, σ)`` of the thin SVD ``F = U diag(σ) Vᵀ`` restricted to the r numerically nonzero σ.
 
     Through the eigen-decomposition of the smaller Gram matrix (FᵀF when N > D, as thuml/LogME does, else
-    FFᵀ), which is much cheaper than an SVD of a tall F; then ``U = F V / σ``. Eigenvalues below
-    ``max(N, D) · ε · λ_max`` count as zero (numpy's matrix-rank rule), and the fit treats those
-    directions as exactly zero singular values.
+    FFᵀ), which is much cheaper than an SVD of a tall F; then ``U = F V / σ``. Eigenvalues at or below
+    ``(D · ε₃₂)² · λ_max`` (float32 rounding, see the module docstring) count as zero, and the fit treats
+    those directions as exactly zero singular values.
     """
     n, d = f.shape
     if n > d:
         lam, v = np.linalg.eigh(f.T @ f)
     else:
         lam, u = np.linalg.eigh(f @ f.T)
-    keep = lam > max(n, d) * np.finfo(np.float64).eps * max(float(lam.max()), 0.0)
+    keep = lam > (d * FEATURE_EPS) ** 2 * max(float(lam.max()), 0.0)
     sigma = np.sqrt(lam[keep])
     u = f @ (v[:, keep] / sigma) if n > d else u[:, keep]
     return u, sigma
@@ -160,18 +191,18 @@ def logme_fits(
         raise DataError(f"logme: labels need at least 2 classes, got {classes.tolist()}")
     n, d = f.shape
     u, sigma = left_singular(f)
+    # ‖y − U Uᵀ y‖² / ‖y‖² at or below (D ε₃₂)²: y is in the column space of F, known to float32 precision
+    in_span = (d * FEATURE_EPS) ** 2
     fits = []
     for c in classes:
         col = (y == c).astype(np.float64)
         z = u.T @ col
         outside = 0.0 if u.shape[1] == n else float(((col - u @ z) ** 2).sum())  # ‖y‖² off F's columns
-        if outside <= _IN_SPAN * float(col @ col):
+        if outside <= in_span * float(col @ col):
             outside = 0.0  # y lies in the column space of F: the rest is round-off
-            if u.shape[1] < n:
-                raise DataError(
-                    f"logme: class {c!r} is an exact linear function of features of rank {u.shape[1]} < "
-                    f"N={n} (repeated examples?): the evidence is unbounded as β → ∞"
-                )
+            if u.shape[1] < n:  # rank r < N (repeated examples?): the r-dimensional noise-free limit
+                fits.append(_noise_free_limit(sigma, z))
+                continue
         fit = _fit_column(sigma, z, outside, n, d, tol=tol, max_iter=max_iter)
         if not fit.converged:
             warnings.warn(
@@ -187,16 +218,20 @@ def logme_fits(
 @dataclass(frozen=True)
 class LogMEScore:
     """A LogME score with how its maximisation went: ``converged`` is False when any class's fixed-point
-    iteration stopped at ``max_iter`` (the score is then the evidence where it stopped, a lower bound)."""
+    iteration stopped at ``max_iter`` (the score is then the evidence where it stopped, a lower bound);
+    ``rank_deficient`` when a class took the rank-deficient noise-free limit (see the module docstring)."""
 
     score: float
     converged: bool
     iterations: int  # the most iterations any class took
+    rank_deficient: bool = False
 
     @property
     def flag(self) -> str:
-        """``"not converged"`` or ``""``: the ``flag`` column of the scores table."""
-        return "" if self.converged else NOT_CONVERGED
+        """``"not converged"``, ``"rank-deficient"``, both (``"; "``-joined) or ``""``: the ``flag`` column
+        of the scores table."""
+        flags = [] if self.converged else [NOT_CONVERGED]
+        return "; ".join([*flags, RANK_DEFICIENT] if self.rank_deficient else flags)
 
 
 NOT_CONVERGED = "not converged"
@@ -212,6 +247,7 @@ def logme_score(
         score=float(np.mean([fit.evidence / n for fit in fits])),
         converged=all(fit.converged for fit in fits),
         iterations=max(fit.iterations for fit in fits),
+        rank_deficient=any(fit.rank_deficient for fit in fits),
     )
 
 

@@ -14,6 +14,10 @@ For features ``f`` (N × D) and target labels ``y`` (N,), C classes:
 
     NLEEP = LEEP(θ, y) = (1/N) Σᵢ log( Σ_v P̂(yᵢ | v) θᵢ(v) )       (see :mod:`jtask2vec.selection.leep`).
 
+The reduced features are scaled to unit variance along their first component before EM, so that the
+mixture's covariance regulariser (``reg_covar`` = 1e-6, absolute in scikit-learn) is relative to the data
+(far above float32 rounding, ~ε₃₂² relative) and the score does not depend on the features' scale.
+
 NLEEP ≤ 0; it is 0 when every mixture component is pure in the target label (e.g. well separated class
 clusters). EM finds a local optimum from a seeded start: the score is deterministic for a given ``seed``.
 Higher = better.
@@ -77,6 +81,8 @@ def nleep(
     f = check_features("nleep", features)
     _, n_classes = check_labels("nleep", labels, f.shape[0])
     reduced = reduce_features(f, variance, seed)
+    scale = float(np.sqrt(np.mean(reduced[:, 0] ** 2)))  # the first component's standard deviation
+    reduced = reduced / scale if scale > 0 else reduced
     n_components = max(1, min(components_per_class * n_classes, f.shape[0] - 1))
     posteriors, _ = mixture_posteriors(reduced, n_components, seed)
     return leep(posteriors / posteriors.sum(axis=1, keepdims=True), labels)

@@ -18,7 +18,14 @@ Deliberate deviation: ``cov(E[f|y])`` uses the same divisor N as ``S`` (referenc
 α = 0 (no shrinkage) the score equals :func:`~jtask2vec.selection.hscore.hscore` exactly. Range as H-score:
 0 when all classes share their mean. Higher = better.
 
-Computed from one covariance product XᵀX of the centred data X (N × D) and a Cholesky solve: with
+The shrunk covariance is inverted as the H-score's is
+(:func:`~jtask2vec.selection.hscore.trace_inverse_times`: one eigen-decomposition, ridge
+τ = (D · ε₃₂)² · ‖F‖²_F / N of float32 rounding); with α > 0 its eigenvalues are ≥ α tr S / D and the
+ridge changes the score by < τ / (α tr S / D) relative. With α ≈ 0 (N ≫ D) a LayerNorm-ed feature's near-null
+direction would otherwise be weighted by the reciprocal of its rounding noise; a shrunk covariance with
+eigenvalues at or below τ is flagged ``rank-deficient``.
+
+Computed from one covariance product XᵀX of the centred data X (N × D) and an eigen-decomposition: with
 ``xᵢ`` the rows of X, Σᵢ ‖xᵢxᵢᵀ − S‖²_F = Σᵢ ‖xᵢ‖⁴ − N ‖S‖²_F, so β² needs only the row norms (sklearn's
 ``LedoitWolf`` forms a second D × D product of the squared data and a pseudo-inverse it does not need
 here). Same value up to float rounding.
@@ -29,7 +36,12 @@ from __future__ import annotations
 import numpy as np
 
 from jtask2vec.selection._inputs import check_features, check_labels
-from jtask2vec.selection.hscore import between_class_deviations, trace_inverse_times
+from jtask2vec.selection.hscore import (
+    RegularisedTrace,
+    between_class_deviations,
+    rounding_floor,
+    trace_inverse_times,
+)
 
 
 def ledoit_wolf(f: np.ndarray) -> tuple[np.ndarray, float]:
@@ -50,11 +62,17 @@ def ledoit_wolf(f: np.ndarray) -> tuple[np.ndarray, float]:
     return shrunk, alpha
 
 
-def shrinkage_hscore(features: np.ndarray, labels: np.ndarray) -> float:
-    """Shrinkage H-score of ``features`` (N, D) for ``labels`` (N,); float64. Higher = better."""
+def shrinkage_hscore_fit(features: np.ndarray, labels: np.ndarray) -> RegularisedTrace:
+    """Shrinkage H-score of ``features`` (N, D) for ``labels`` (N,) with the shrunk covariance's rank."""
     f = check_features("hscore-shrinkage", features)
     codes, n_classes = check_labels("hscore-shrinkage", labels, f.shape[0])
     shrunk, alpha = ledoit_wolf(f)
     deviations, counts = between_class_deviations(f, codes, n_classes)
     # tr(cov_α⁻¹ (1 − α) cov_g) with cov_g = Σ_c n_c d_c d_cᵀ / N
-    return (1.0 - alpha) * trace_inverse_times(shrunk, deviations, counts / f.shape[0], 1e-15)
+    fit = trace_inverse_times(shrunk, deviations, counts / f.shape[0], rounding_floor(f) / f.shape[0])
+    return RegularisedTrace((1.0 - alpha) * fit.value, fit.rank, fit.dim)
+
+
+def shrinkage_hscore(features: np.ndarray, labels: np.ndarray) -> float:
+    """Shrinkage H-score of ``features`` (N, D) for ``labels`` (N,); float64. Higher = better."""
+    return shrinkage_hscore_fit(features, labels).value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from jtask2vec.probes import Probe, load_probe
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.training import FinetuneResult
+
+if TYPE_CHECKING:
+    from jtask2vec.selection.feature_based import SelectorScore
 
 EMBEDDING_KIND = "embedding"
 TRIVIAL_KIND = "trivial-embedding"
@@ -128,17 +132,17 @@ def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
 
 def logme_on_checkpoint(
     folder: Path, checkpoint_key: str, task: Task, probe: Probe, store: ArtifactStore, batch_size: int
-) -> float:
+) -> SelectorScore:
     """LogME of ``task``'s train labels on its train inputs' features through a source checkpoint (a zoo's
     checkpoint folder), through the ``selector-score`` stage as a suite run computes it (last-layer
-    features), cached."""
+    features), cached, with its flag (a NaN score flagged ``failed: <reason>`` when LogME cannot score)."""
     from jtask2vec.jobs import SelectorScoreJob
     from jtask2vec.stages import publish_selector_scores
 
     key = keys.selector_scores_key(["logme"], checkpoint_key, task, probe, layers="last", seed=0)
     job = SelectorScoreJob(("logme",), "zoo", task.name, 0, checkpoint_key, "last", batch_size, key)
     scores = publish_selector_scores(store, job, task, probe, device="auto", folder=folder)
-    return float(scores["logme"].score)
+    return scores["logme"]
 
 
 def load_target(spec: TaskSpec, data_dir: str | Path | None) -> Task:

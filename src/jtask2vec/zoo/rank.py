@@ -48,9 +48,11 @@ def higher_is_better(selector: str) -> bool:
 class TargetRanking:
     """The ranking of a zoo's entries for one target.
 
-    ``values``: long table (selector, seed, source, value): distances (lower = closer) and LogME (higher =
-    better) per seed. ``table``: one row per source, seed-averaged values, per-selector ranks (1 = best),
-    ``mean_rank`` over the TASK2VEC distances; rows in consensus order.
+    ``values``: long table (selector, seed, source, value, flag): distances (lower = closer) and LogME
+    (higher = better) per seed; ``flag`` is a score's caveat (``""`` when none; ``"failed: <reason>"`` with a
+    NaN value when the selector could not score the source: the others are ranked all the same).
+    ``table``: one row per source, seed-averaged values, per-selector ranks (1 = best, missing when the
+    value is), ``mean_rank`` over the TASK2VEC distances; rows in consensus order.
     """
 
     target: dict[str, Any]
@@ -78,11 +80,22 @@ class TargetRanking:
             out[s] = str(ordered["source"].iloc[0])
         return out
 
+    def flag_lines(self) -> list[str]:
+        """One line per flagged value: ``selector: source (seed s) flagged '<flag>'``."""
+        flagged = self.values[self.values["flag"] != ""]
+        return [
+            f"{r.selector}: {r.source} (seed {r.seed}) flagged '{r.flag}'"
+            for r in flagged.itertuples(index=False)
+        ]
+
     def kendall(self) -> dict[str, float]:
         """Kendall τ-b between the seed-averaged scores of every two selectors (NaN when undefined)."""
         scores = {s: self._scores(s) for s in self.selectors}
-        pairs = combinations(self.selectors, 2)
-        return {f"{a} | {b}": rank_correlations(scores[a], scores[b])[1] for a, b in pairs}
+        out = {}
+        for a, b in combinations(self.selectors, 2):
+            both = ~(np.isnan(scores[a]) | np.isnan(scores[b]))  # over the sources both could score
+            out[f"{a} | {b}"] = rank_correlations(scores[a][both], scores[b][both])[1]
+        return out
 
     def _scores(self, selector: str) -> np.ndarray:
         values = self.table[selector].to_numpy(dtype=np.float64)
@@ -138,7 +151,7 @@ class TargetRanking:
                     "kind": row["kind"],
                     "size": int(row["size"]),
                     "scores": {s: _num(row[s]) for s in self.selectors},
-                    "ranks": {s: int(row[f"rank:{s}"]) for s in self.selectors},
+                    "ranks": {s: _rank(row[f"rank:{s}"]) for s in self.selectors},
                     "mean_rank": _num(row["mean_rank"]),
                 }
             )
@@ -157,6 +170,10 @@ class TargetRanking:
             "agreement": agreement,
             "recommendation": {"source": self.recommended, "line": self.recommendation_line()},
             "excluded": self.excluded,
+            "flags": [
+                {"selector": r.selector, "seed": int(r.seed), "source": r.source, "flag": r.flag}
+                for r in self.values[self.values["flag"] != ""].itertuples(index=False)
+            ],
             "verify": None if self.verify is None else self.verify.to_json(),
         }
 
@@ -166,12 +183,19 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _rank(value: Any) -> int | None:
+    return None if pd.isna(value) else int(value)
+
+
 def summarise(values: pd.DataFrame, entries: pd.DataFrame, selectors: list[str]) -> pd.DataFrame:
     """Seed-averaged values per (source, selector), ranks and the consensus order (see module docstring)."""
-    wide = values.pivot_table(index="source", columns="selector", values="value", aggfunc="mean")
+    wide = values.pivot_table(
+        index="source", columns="selector", values="value", aggfunc="mean", dropna=False
+    )
     table = entries.set_index("source").join(wide[selectors]).reset_index()
-    for s in selectors:
-        table[f"rank:{s}"] = table[s].rank(method="min", ascending=not higher_is_better(s)).astype(int)
+    for s in selectors:  # a missing value (a selector that could not score the source) has no rank
+        ranks = table[s].rank(method="min", ascending=not higher_is_better(s))
+        table[f"rank:{s}"] = ranks.astype("Int64")
     distance_ranks = [f"rank:{s}" for s in selectors if s.startswith(TASK2VEC)]
     table["mean_rank"] = table[distance_ranks].mean(axis=1)
     return table.sort_values(["mean_rank", "source"], kind="stable").reset_index(drop=True)
@@ -219,7 +243,7 @@ def rank_zoo_target(
                 sources, target_vector, distance, trivial=trivial, alpha=recipe.asymmetric_alpha
             )
             rows += [
-                (f"{TASK2VEC}{distance}", seed, e.name, float(v))
+                (f"{TASK2VEC}{distance}", seed, e.name, float(v), "")
                 for e, v in zip(candidates, values, strict=True)
             ]
         if with_logme:
@@ -228,8 +252,8 @@ def rank_zoo_target(
                     zoo.checkpoint_folder(e, seed), e.seeds[seed].checkpoint_key, task, probe, store,
                     recipe.training.eval_batch_size,
                 )  # fmt: skip
-                rows.append((LOGME, seed, e.name, value))
-    values = pd.DataFrame(rows, columns=["selector", "seed", "source", "value"])
+                rows.append((LOGME, seed, e.name, value.score, value.flag))
+    values = pd.DataFrame(rows, columns=["selector", "seed", "source", "value", "flag"])
     entries = pd.DataFrame([{"source": e.name, "kind": e.kind or "", "size": e.size} for e in candidates])
     selectors = selector_names(with_logme)
     ranking = TargetRanking(
