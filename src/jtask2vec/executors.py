@@ -188,6 +188,12 @@ class RayExecutor:
             try:
                 outcomes.append(self.ray.get(ref))
             except Exception as exc:  # the worker died (a crash, out of memory) before returning
+                errors = self.ray.exceptions
+                died = tuple(getattr(errors, n, ()) for n in ("WorkerCrashedError", "OutOfMemoryError"))
+                if isinstance(exc, died):  # Ray starts a new worker; the other jobs run on
+                    line = f"its Ray worker process died ({type(exc).__name__})"
+                    outcomes.append(Outcome(job, line, f"{line}\n{exc}\n"))
+                    continue
                 cause = getattr(exc, "cause", None) or exc
                 outcomes.append(Outcome(job, one_line(cause), str(exc)))
         return outcomes
