@@ -114,8 +114,15 @@ class ProcessExecutor:
     def _send(self, number: int, job: Any) -> None:
         self._pending[self.pool.submit(_run_in_worker, self.work, job, number)] = (number, job)
 
+    def _drain_started(self) -> None:
+        """Read the workers' "job started" notes (a pipe: left unread, it would fill and block them)."""
+        while not self._started.empty():
+            pid, number = self._started.get()
+            self._running[pid] = number
+
     def wait(self) -> list[Outcome]:
         done, _ = wait_futures(list(self._pending), return_when=FIRST_COMPLETED)
+        self._drain_started()
         outcomes, broken = [], False
         for future in done:
             number, job = self._pending.pop(future)
@@ -134,9 +141,7 @@ class ProcessExecutor:
         """The pool broke: fail the jobs that ran in dead workers, start a new pool, resend the others."""
         processes = dict(getattr(self.pool, "_processes", None) or {})
         self.pool.shutdown(wait=True, cancel_futures=True)  # joins every worker: their exit codes are set
-        while not self._started.empty():
-            pid, number = self._started.get()
-            self._running[pid] = number
+        self._drain_started()
         self._started.close()
         dead = {
             pid: p.exitcode
