@@ -124,8 +124,8 @@ _RECORDERS: list[tuple[str, set[tuple[str, str]]]] = []  # (root, artifacts used
 class ArtifactStore:
     """Directories of finished artifacts under ``root``, addressed by ``(kind, key)``.
 
-    ``stale_seconds``: how long a staging folder or claim of a process on another host may go without a
-    heartbeat before it is taken as debris (owners on this host are checked directly).
+    ``stale_seconds``: how long a staging folder of a process on another host may go without a heartbeat
+    before it is taken as debris (owners on this host are checked directly; claims are kernel locks).
     """
 
     def __init__(self, root: str | Path, *, stale_seconds: float = STALE_SECONDS) -> None:
