@@ -71,8 +71,10 @@ def test_workers_die_with_a_killed_run(tmp_path: Path) -> None:
         assert workers <= everyone
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        time.sleep(10)
-        assert [pid for pid in everyone if alive(pid)] == []
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in everyone) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [pid for pid in everyone if alive(pid)] == []  # all gone within 10 s
     finally:
         proc.kill()
         proc.wait()
