@@ -14,6 +14,7 @@ from jtask2vec.cli import app
 from jtask2vec.config import load_suite
 from jtask2vec.pipeline import Pipeline, rank_sources_for_target, run_suite
 from jtask2vec.results import BASELINE_SOURCE, RunResults
+from jtask2vec.store_manifest import read_events
 
 TINY_SUITE = {
     "name": "tiny",
@@ -104,19 +105,18 @@ def test_report_holds_the_three_tables_and_the_evaluation(finished_run: tuple[Pa
     assert reloaded.suite == results.suite and reloaded.environment == results.environment
 
 
-def test_rerun_recomputes_nothing(
-    finished_run: tuple[Path, RunResults], tiny_suite_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rerun_recomputes_nothing(finished_run: tuple[Path, RunResults], tiny_suite_file: Path) -> None:
     runs, first = finished_run
-    import jtask2vec.training as training
-
-    def fail(*args, **kwargs):
-        raise AssertionError("a cached fine-tune ran again")
-
-    monkeypatch.setattr(training, "train_classifier", fail)
-    monkeypatch.setattr("jtask2vec.embedding.embed_task", fail)
-    monkeypatch.setattr("jtask2vec.selection.feature_based.extract_target_features", fail)
+    # the suite's jobs run in worker processes (workers: auto), out of reach of monkeypatches: the store's
+    # own log says what was computed (every computation claims, then publishes)
+    seen = len(read_events(runs / "store"))
     again = run_suite(load_suite(tiny_suite_file), runs, progress=False, report=False)
+    computed = [
+        f"{e['event']} {e['kind']}/{e['key']}"
+        for e in read_events(runs / "store")[seen:]
+        if e["event"] in ("claim", "publish")
+    ]
+    assert computed == []
     pd.testing.assert_frame_equal(
         first.transfer.reset_index(drop=True), again.transfer.reset_index(drop=True), check_dtype=False
     )

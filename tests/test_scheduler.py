@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +30,7 @@ from jtask2vec.progress import OverallProgress, overall_progress
 from jtask2vec.scheduler import JobsFailed, run_jobs
 from jtask2vec.stages import ensure_artifact
 from jtask2vec.store import ArtifactStore, atomic_write_json
+from jtask2vec.store_manifest import read_events
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,9 @@ class ToyJob:
     after: tuple[str, ...] = ()
     fail: bool = False
     stage: str = "fine-tune"
+    die: str = ""  # "exit": os._exit(137) in the worker; "kill": SIGKILL to itself
+    sleep: float = 0.0
+    wait_for: str = ""  # start only once the job of that key has started
     kind = "toy"
 
     @property
@@ -58,17 +66,24 @@ def toy_work(job: ToyJob, store_root: str) -> None:
     import torch
 
     store = ArtifactStore(store_root)
+    started = Path(store_root).parent / "started.log"  # "<key> <pid>" of every job started
+    while job.wait_for and f"{job.wait_for} " not in (started.read_text() if started.exists() else ""):
+        time.sleep(0.05)
+    with started.open("a") as fh:
+        fh.write(f"{job.key} {os.getpid()}\n")
+    if job.die == "exit":
+        os._exit(137)
+    if job.die == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
     if job.fail:
         raise Unpicklable(f"cannot do {job.key}\nsecond line")
     value = 1 + sum(store.read_json("toy", k)["value"] for k in job.after)
-    ensure_artifact(
-        store,
-        "toy",
-        job.key,
-        lambda stage: atomic_write_json(
-            stage / "result.json", {"value": value, "threads": torch.get_num_threads()}
-        ),
-    )
+
+    def write(stage: Path) -> None:
+        time.sleep(job.sleep)  # holding the claim
+        atomic_write_json(stage / "result.json", {"value": value, "threads": torch.get_num_threads()})
+
+    ensure_artifact(store, "toy", job.key, write)
 
 
 def in_process(store: ArtifactStore):
@@ -189,6 +204,43 @@ def test_worker_processes_run_the_graph_with_their_share_of_threads(tmp_path: Pa
     assert sorted(store.keys("toy")) == sorted("abcdxy")
     threads = {json.loads((store.path("toy", k) / "result.json").read_text())["threads"] for k in "abcdxy"}
     assert threads == {max(1, available_cores() // 2)}
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_fails_its_own_job_only_and_a_rerun_resumes(tmp_path: Path) -> None:
+    store, log = ArtifactStore(tmp_path / "store"), tmp_path / "failures.log"
+    graph = [
+        ToyJob("slow", sleep=3.0),  # in flight in the other worker when "dies" kills its worker
+        ToyJob("dies", die="exit", wait_for="slow"),
+        ToyJob("next", ("slow",)),
+        ToyJob("after", ("dies",)),
+        ToyJob("kills", ("next",), die="kill"),
+        ToyJob("last", ("next",)),
+    ]
+    with pytest.raises(JobsFailed) as caught:
+        run_jobs(
+            graph, store, lambda n: ProcessExecutor(toy_work, str(store.root), workers=2), failure_log=log
+        )
+    lines = str(caught.value).splitlines()
+    assert "  toy dies (seed 0): its worker process died (exit code 137)" in lines
+    assert "  toy kills (seed 0): its worker process died (killed by SIGKILL)" in lines
+    assert sorted(j.key for j in caught.value.skipped) == ["after"]
+    assert sorted(store.keys("toy")) == ["last", "next", "slow"]  # the innocent jobs all finished
+    text = log.read_text(encoding="utf-8")
+    assert "== toy dies (seed 0): its worker process died (exit code 137)" in text
+    assert re.search(r"worker process \d+ died \(killed by SIGKILL\) while running this job", text)
+    events = read_events(store.root)
+    published = Counter(e["key"] for e in events if e["event"] == "publish")
+    assert published == {"slow": 1, "next": 1, "last": 1}
+    # "slow" was cut short by the first crash and sent again to the new pool: it ran in two workers
+    started = (tmp_path / "started.log").read_text().splitlines()
+    assert len({line for line in started if line.startswith("slow ")}) == 2
+
+    fixed = [ToyJob(j.key, j.after) for j in graph]
+    run_jobs(fixed, store, in_process(store), failure_log=log)
+    assert not log.exists()
+    published = Counter(e["key"] for e in read_events(store.root) if e["event"] == "publish")
+    assert published == {k: 1 for k in ("slow", "next", "last", "dies", "after", "kills")}
 
 
 def test_make_executor_follows_the_settings() -> None:

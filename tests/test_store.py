@@ -174,11 +174,11 @@ def test_clean_staging_removes_only_debris_of_dead_processes(tmp_path: Path) -> 
     dead_lock, live_lock = folder / ".lock-aa", folder / ".lock-cc"
     for stage in (dead_stage, reused_pid, live_stage, remote_fresh, remote_old):
         stage.mkdir()
-    dead_lock.write_text(json.dumps(dead.to_dict()))
-    live_lock.write_text(json.dumps(me.to_dict()))
+    dead_lock.write_text(json.dumps(dead.to_dict()))  # a lock file nobody holds: debris, whoever it names
     os.utime(remote_old, (time.time() - 3600, time.time() - 3600))
-    assert store.clean_staging() == 4
-    left = sorted(p.name for p in folder.iterdir())
+    with store.claim("kind", "cc"):  # a held claim stays
+        assert store.clean_staging() == 4
+        left = sorted(p.name for p in folder.iterdir())
     assert left == sorted(["done", live_stage.name, remote_fresh.name, live_lock.name])
     assert store.read_json("kind", "done") == {"v": 1}
 

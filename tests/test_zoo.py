@@ -227,7 +227,12 @@ def test_rank_values_are_the_distances_of_the_embeddings(ranked, built) -> None:
 
 def test_rank_leaves_out_the_target_itself(built, tmp_path: Path) -> None:
     zoo, runs = built
-    frame = jtask2vec.rank_target(zoo, Suite.model_validate(ZOO_SUITE).tasks[1], runs_dir=runs, logme=False)
+    # the zoo's "food" task exported to a CSV file, made apart from the suite's TaskSpec
+    export = _write_target_csv(tmp_path / "export.csv", seed=2, style="food")
+    options = TargetOptions(
+        positive=("pos",), negative=("neg",), options={"label_names": ["negative", "positive"]}
+    )
+    frame = jtask2vec.rank_target(zoo, export, options=options, runs_dir=runs, logme=False)
     assert set(frame["source"]) == {"hotel", "news"} and frame.attrs["excluded"] == ["food"]
     assert "logme" not in frame.columns
 

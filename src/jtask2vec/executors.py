@@ -5,7 +5,8 @@ An executor runs ``work(job, inputs)`` (a module-level function, :func:`jtask2ve
 the pipeline) for the jobs the scheduler submits, at most ``slots`` at a time, and reports each finished
 job as an :class:`Outcome`: no exception ever crosses a process boundary, a failure is its one-line
 message plus the worker's traceback. ``inputs`` (the tasks, the probe, the store root) ship once per
-worker process (pool initializer) or once per cluster (``ray.put``), not with every job.
+worker process (pool initializer) or once per cluster (``ray.put``), not with every job. The local pool
+(:class:`ProcessExecutor`) lives in :mod:`jtask2vec.worker_pool`: a dead worker fails its own job only.
 
 Use processes (or Ray workers), never several threads: a fine-tune seeds torch's global RNG (dropout),
 which threads share. Workers see the same store root: on a cluster, a shared file system.
@@ -13,13 +14,10 @@ which threads share. Workers see the same store root: on a cluster, a shared fil
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
-from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -112,64 +110,6 @@ class InProcessExecutor:
         self._done = []
 
 
-# ---- local worker processes -------------------------------------------------------------------------------
-_WORKER_INPUTS: Any = None
-_WORKER_THREADS = 1
-
-
-def _init_worker(inputs: Any, threads: int) -> None:
-    global _WORKER_INPUTS, _WORKER_THREADS
-    _WORKER_INPUTS, _WORKER_THREADS = inputs, threads
-
-
-def _run_in_worker(work: Work, job: Any) -> Outcome:
-    with torch_threads(_WORKER_THREADS):
-        return guarded(work, job, _WORKER_INPUTS)
-
-
-class FuturesExecutor:
-    """Jobs on a ``concurrent.futures`` pool whose workers hold the inputs (see :class:`ProcessExecutor`)."""
-
-    def __init__(self, pool: Any, work: Work, slots: int) -> None:
-        self.pool, self.work, self.slots = pool, work, slots
-        self._pending: dict[Future, Any] = {}
-
-    def submit(self, job: Any) -> None:
-        self._pending[self.pool.submit(_run_in_worker, self.work, job)] = job
-
-    def wait(self) -> list[Outcome]:
-        done, _ = wait_futures(list(self._pending), return_when=FIRST_COMPLETED)
-        outcomes = []
-        for future in done:
-            job = self._pending.pop(future)
-            try:
-                outcomes.append(future.result())
-            except Exception as exc:  # the worker process died, or the job could not be sent
-                outcomes.append(Outcome(job, one_line(exc), "".join(traceback.format_exception(exc))))
-        return outcomes
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self._pending = {}
-
-
-class ProcessExecutor(FuturesExecutor):
-    """``workers`` spawned processes (``--workers N``), each with ``threads`` torch threads (default
-    ``max(1, cores // workers)``); the inputs are sent once to each worker."""
-
-    def __init__(self, work: Work, inputs: Any, workers: int, threads: int | None = None) -> None:
-        if workers < 1:
-            raise ConfigError(f"workers must be at least 1, got {workers}")
-        threads = threads if threads is not None else max(1, available_cores() // workers)
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(inputs, threads),
-        )
-        super().__init__(pool, work, workers)
-
-
 # ---- Ray -------------------------------------------------------------------------------------------------
 _RAY_INPUTS: dict[str, Any] = {}
 
@@ -248,6 +188,12 @@ class RayExecutor:
             try:
                 outcomes.append(self.ray.get(ref))
             except Exception as exc:  # the worker died (a crash, out of memory) before returning
+                errors = self.ray.exceptions
+                died = tuple(getattr(errors, n, ()) for n in ("WorkerCrashedError", "OutOfMemoryError"))
+                if isinstance(exc, died):  # Ray starts a new worker; the other jobs run on
+                    line = f"its Ray worker process died ({type(exc).__name__})"
+                    outcomes.append(Outcome(job, line, f"{line}\n{exc}\n"))
+                    continue
                 cause = getattr(exc, "cause", None) or exc
                 outcomes.append(Outcome(job, one_line(cause), str(exc)))
         return outcomes
@@ -305,4 +251,14 @@ def make_executor(
     workers = min(workers, at_most) if at_most is not None else workers
     if workers == 1:
         return InProcessExecutor(work, inputs, threads)
+    from jtask2vec.worker_pool import ProcessExecutor
+
     return ProcessExecutor(work, inputs, workers, threads)
+
+
+def __getattr__(name: str) -> Any:  # ``from jtask2vec.executors import ProcessExecutor`` (it lives apart)
+    if name == "ProcessExecutor":
+        from jtask2vec.worker_pool import ProcessExecutor
+
+        return ProcessExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

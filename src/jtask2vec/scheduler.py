@@ -5,6 +5,9 @@
 - A failed job is reported in one line (its task, seed and the worker's error); the jobs that do not
   need it run on; the jobs that need it (transitively) are skipped. At the end :class:`JobsFailed`
   lists every failure; the workers' tracebacks go to ``failure_log`` when given.
+- A worker process that dies is a failure of the job it was running, named with its exit code or signal;
+  the executor starts a new worker and runs the other jobs that were in flight again
+  (:mod:`jtask2vec.worker_pool`; Ray does this itself).
 - Results do not depend on the order: every job seeds itself and reads only the artifacts it needs.
 """
 

@@ -11,8 +11,8 @@ after a power loss.
 Reading goes through :meth:`ArtifactStore.open`, which checks every file's size on each access and its
 SHA-256 once per process; a corrupt artifact is moved to ``<root>/.quarantine/`` with one warning and
 treated as absent, so the caller recomputes it. :meth:`ArtifactStore.get_or_create` is the one way to
-compute an artifact: check, claim (a lock file, so two processes never compute it twice), re-check,
-build, publish. Every publish, claim and quarantine is appended to ``<root>/events.log``.
+compute an artifact: check, claim (a lock file under a kernel lock, so two processes never compute it
+twice), re-check, build, publish. Every publish, claim and quarantine is appended to ``<root>/events.log``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,19 @@ from jtask2vec.errors import StoreError
 from jtask2vec.faults import fault_point
 from jtask2vec.store_manifest import MANIFEST_FILE, check_artifact, fsync_path, log_event, write_manifest
 from jtask2vec.store_owners import (
+    BUSY,
     HEARTBEAT,
     LOCK_PREFIX,
     STAGING_PREFIX,
     STALE_SECONDS,
+    LockUnsupported,
     Owner,
     lock_owner,
     owner_is_dead,
     staging_owner,
+    try_lock,
+    unlock,
+    write_owner,
 )
 
 
@@ -119,8 +124,8 @@ _RECORDERS: list[tuple[str, set[tuple[str, str]]]] = []  # (root, artifacts used
 class ArtifactStore:
     """Directories of finished artifacts under ``root``, addressed by ``(kind, key)``.
 
-    ``stale_seconds``: how long a staging folder or claim of a process on another host may go without a
-    heartbeat before it is taken as debris (owners on this host are checked directly).
+    ``stale_seconds``: how long a staging folder of a process on another host may go without a heartbeat
+    before it is taken as debris (owners on this host are checked directly; claims are kernel locks).
     """
 
     def __init__(self, root: str | Path, *, stale_seconds: float = STALE_SECONDS) -> None:
@@ -281,67 +286,52 @@ class ArtifactStore:
         poll: float = 0.5,
         on_wait: Callable[[Owner | None], None] | None = None,
     ) -> Iterator[None]:
-        """Hold the claim on computing ``(kind, key)``: a lock file ``<root>/<kind>/.lock-<key>``.
+        """Hold the claim on computing ``(kind, key)``: the ``flock`` of ``<root>/<kind>/.lock-<key>``.
 
-        Created with ``O_CREAT | O_EXCL`` and holding the owner (pid, host, start time); kept fresh by a
-        heartbeat. While another live process holds it, wait (polling every ``poll`` seconds, calling
-        ``on_wait(owner)``; StoreError after ``timeout`` seconds, never when None). A dead owner's claim
-        is broken. Re-check the artifact once the claim is held: the previous owner may have made it.
+        The lock is the kernel's: it is released when its process ends, however it ends (killed, out of
+        memory), so a dead owner's claim is simply free (the next process takes it and logs
+        ``break-stale-claim``). The file holds the owner (pid, host, start time) for messages; it is
+        removed on release. While another process holds it, wait (polling every ``poll`` seconds, calling
+        ``on_wait(owner)``; StoreError after ``timeout`` seconds, never when None). Re-check the artifact
+        once the claim is held: the previous owner may have made it.
         """
         lock = self.root / kind / f"{LOCK_PREFIX}{key}"
         lock.parent.mkdir(parents=True, exist_ok=True)
-        me = Owner.me()
         deadline = None if timeout is None else time.monotonic() + timeout
         waited = False
         while True:
             try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-            except FileExistsError:
-                owner = lock_owner(lock)
-                if owner_is_dead(owner, lock, self.stale_seconds):
-                    self._break_claim(lock, owner, kind, key)
-                    continue
-                if not waited:
-                    waited = True
-                    log_event(self.root, "wait", kind, key, f"claimed by {owner}")
-                    logger.info("store: waiting for %s/%s, claimed by %s", kind, key, owner)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise StoreError(
-                        f"gave up after {timeout:g} s waiting for {kind}/{key} in {self.root}, "
-                        f"claimed by {owner} (lock file {lock})"
-                    ) from None
-                if on_wait is not None:
-                    on_wait(owner)
-                time.sleep(poll)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({**me.to_dict(), "claimed": time.time()}, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            break
-        HEARTBEAT.add(lock)
-        log_event(self.root, "claim", kind, key)
+                fd = try_lock(lock)
+            except LockUnsupported as exc:
+                raise StoreError(
+                    f"cannot lock {lock}: {exc.strerror}; the store needs a file system with flock(2) "
+                    "locks (see docs/store.md)"
+                ) from None
+            if fd != BUSY:
+                break
+            owner = lock_owner(lock)
+            if not waited:
+                waited = True
+                log_event(self.root, "wait", kind, key, f"claimed by {owner}")
+                logger.info("store: waiting for %s/%s, claimed by %s", kind, key, owner)
+            if deadline is not None and time.monotonic() > deadline:
+                raise StoreError(
+                    f"gave up after {timeout:g} s waiting for {kind}/{key} in {self.root}, "
+                    f"claimed by {owner} (lock file {lock})"
+                )
+            if on_wait is not None:
+                on_wait(owner)
+            time.sleep(poll)
         try:
+            before = write_owner(fd, {**Owner.me().to_dict(), "claimed": time.time()})
+            if before is not None:  # the file of a process that died holding the claim
+                log_event(self.root, "break-stale-claim", kind, key, f"owner {before}")
+            log_event(self.root, "claim", kind, key)
             fault_point("claimed")
             yield
         finally:
-            HEARTBEAT.discard(lock)
-            if lock_owner(lock) == me:  # not broken and re-taken by another process meanwhile
-                lock.unlink(missing_ok=True)
+            unlock(lock, fd)
             log_event(self.root, "release", kind, key)
-
-    def _break_claim(self, lock: Path, owner: Owner | None, kind: str, key: str) -> None:
-        aside = lock.with_name(f"{lock.name}.broken-{uuid.uuid4().hex[:8]}")
-        try:
-            os.rename(lock, aside)
-        except FileNotFoundError:
-            return
-        if lock_owner(aside) == owner:
-            log_event(self.root, "break-stale-claim", kind, key, f"owner {owner}")
-        else:  # a live process re-took the claim between our look and the rename: give it back
-            with suppress(FileExistsError):
-                os.link(aside, lock)
-        aside.unlink(missing_ok=True)
 
     def get_or_create(
         self, kind: str, key: str, build: Callable[[Path], object], *, inputs: Any = None
@@ -364,27 +354,36 @@ class ArtifactStore:
     def clean_staging(self) -> int:
         """Remove debris of dead processes: their staging folders and claims. Returns how many.
 
-        A folder or claim of a live process (on this host: its pid runs with the same start time; on
-        another host: touched within ``stale_seconds``) is left alone.
+        A staging folder of a live process (on this host: its pid runs with the same start time; on
+        another host: touched within ``stale_seconds``) is left alone, and so is a claim whose lock is held.
         """
         removed = 0
         for kind in self.kinds():
             for path in sorted((self.root / kind).glob(".*")):
-                if path.name.startswith(STAGING_PREFIX):
-                    owner = staging_owner(path.name)
-                elif path.name.startswith(LOCK_PREFIX):
-                    owner = lock_owner(path)
-                else:
-                    continue
-                if not owner_is_dead(owner, path, self.stale_seconds):
-                    continue
-                if path.is_dir():
+                if path.name.startswith(LOCK_PREFIX):
+                    if not _remove_free_lock(path):
+                        continue
+                elif path.name.startswith(STAGING_PREFIX):
+                    if not owner_is_dead(staging_owner(path.name), path, self.stale_seconds):
+                        continue
                     shutil.rmtree(path, ignore_errors=True)
                 else:
-                    path.unlink(missing_ok=True)
+                    continue
                 log_event(self.root, "remove-debris", kind, path.name)
                 removed += 1
         return removed
+
+
+def _remove_free_lock(path: Path) -> bool:
+    """Remove the lock file ``path`` if no process holds its lock (taking it to do so)."""
+    try:
+        fd = try_lock(path)
+    except (LockUnsupported, FileNotFoundError):
+        return False
+    if fd == BUSY:
+        return False
+    unlock(path, fd)
+    return True
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -1,15 +1,22 @@
-"""Who owns a staging folder or a claim of the artifact store, and whether that owner is still alive.
+"""Who owns a staging folder or a claim of the artifact store, whether that owner is still alive, and the
+claim's lock itself.
+
+A claim is a lock file held with ``flock(2)``: the kernel releases it when its process dies, however it
+dies, so a dead owner's claim is free without anyone breaking it (:func:`try_lock`, :func:`unlock`). The
+file also holds the owner as JSON, for messages only.
 
 An owner is a process: ``(host, pid, start)``, where ``start`` is the process start time (clock ticks
 since boot, from ``/proc/<pid>/stat``; 0 where ``/proc`` is missing), so a reused pid is not mistaken for
 the original process. On the same host an owner is alive while its pid runs with the same start time. On
 another host we cannot look: there the owner's heartbeat decides. Every live process touches (``utime``)
-the staging folders and lock files it owns every :data:`HEARTBEAT_SECONDS`; one untouched for
-:data:`STALE_SECONDS` belongs to a dead (or unreachable) owner.
+the staging folders it owns every :data:`HEARTBEAT_SECONDS`; one untouched for :data:`STALE_SECONDS`
+belongs to a dead (or unreachable) owner. (Claims need no heartbeat: their lock is the kernel's.)
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -19,6 +26,7 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 STAGING_PREFIX = ".staging-"  # + <key>.<pid>.<start>.<host>.<random>
 LOCK_PREFIX = ".lock-"  # + <key>, holding the owner as JSON
@@ -149,3 +157,65 @@ class Heartbeat:
 
 
 HEARTBEAT = Heartbeat()
+
+
+# ---- the claim's lock ------------------------------------------------------------------------------------
+BUSY: Literal["busy"] = "busy"  # another process holds the lock
+
+
+class LockUnsupported(OSError):
+    """The file system refuses ``flock(2)`` (e.g. NFS mounted without lock support)."""
+
+
+def try_lock(path: Path) -> int | Literal["busy"]:
+    """Take the exclusive lock on the file at ``path`` (created if missing) without waiting.
+
+    Returns the open descriptor holding it, or :data:`BUSY` while another process (or another descriptor
+    of this one) holds it. The lock is the kernel's (``flock``): it goes with the process, however the
+    process ends. Once locked, the file must still be the one at ``path``: its previous holder unlinks it
+    before letting go (:func:`unlock`), and whoever locked the unlinked file tries again with a new one.
+    So at most one descriptor holds a lock on the file at ``path`` at any time.
+    """
+    while True:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return BUSY
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise LockUnsupported(exc.errno, f"flock not supported: {exc.strerror}", str(path)) from None
+            raise
+        try:
+            here = os.stat(path)
+        except FileNotFoundError:
+            here = None
+        mine = os.fstat(fd)
+        if here is not None and (here.st_ino, here.st_dev) == (mine.st_ino, mine.st_dev):
+            return fd
+        os.close(fd)  # we locked a file its holder had just unlinked: take the new one
+
+
+def unlock(path: Path, fd: int) -> None:
+    """Remove the lock file ``path`` and let go of its lock (``fd`` from :func:`try_lock`), in that order:
+    a process that opened the old file meanwhile finds it unlinked and makes a new one."""
+    try:
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def write_owner(fd: int, record: dict[str, object]) -> Owner | None:
+    """Replace the content of the held lock file ``fd`` by ``record`` (JSON); returns the owner it named
+    before (a dead process that held it last, or None for a new file)."""
+    try:
+        before = Owner.from_dict(json.loads(os.pread(fd, 1 << 16, 0).decode("utf-8")))
+    except (OSError, ValueError):
+        before = None
+    data = json.dumps(record).encode("utf-8")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)
+    os.fsync(fd)
+    return before
