@@ -23,6 +23,7 @@ from jtask2vec.cli.crash import (
 )
 from jtask2vec.config import Suite, load_suite
 from jtask2vec.errors import ConfigError, Jtask2vecError
+from jtask2vec.suite_check import check_suite
 
 console = Console()
 err_console = Console(stderr=True)
@@ -150,9 +151,16 @@ def suite_from_options(
     """The suite with its ``--set`` overrides, then the executor options (``--workers`` ...) applied (its
     name also tells where a crash log of the command goes)."""
     values = parse_overrides(overrides)
-    for key, value in (("workers", workers), ("kind", executor), ("address", address)):
+    flags: dict[str, str] = {}
+    for flag, key, value in (
+        ("--workers", "workers", workers),
+        ("--executor", "kind", executor),
+        ("--address", "address", address),
+    ):
         if value is not None:
-            values[f"executor.{key}"] = yaml.safe_load(value) if key == "workers" else value
-    cfg = load_suite(suite, values)
+            values[f"executor.{key}"] = value
+            flags[f"executor.{key}"] = f"{flag} {value}"
+    cfg = load_suite(suite, values, flags=flags)
+    check_suite(cfg, suite, {**{key: f"--set {key}={value}" for key, value in values.items()}, **flags})
     remember_suite(cfg.name)
     return cfg

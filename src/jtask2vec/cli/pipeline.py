@@ -34,7 +34,11 @@ def suites_command(
     """List the built-in suites, or print one in full."""
     if show:
         # Raw text, never wrapped at the terminal width: the output pastes back into a suite file.
-        typer.echo(dump_suite(load_suite(show)), nl=False)
+        from jtask2vec.suite_check import check_suite
+
+        cfg = load_suite(show)
+        check_suite(cfg, show)  # as deep as `run` checks, without reading data
+        typer.echo(dump_suite(cfg), nl=False)
         return
     table = Table(title="Built-in suites")
     table.add_column("suite")
