@@ -9,12 +9,17 @@ worker process (pool initializer) or once per cluster (``ray.put``), not with ev
 
 Use processes (or Ray workers), never several threads: a fine-tune seeds torch's global RNG (dropout),
 which threads share. Workers see the same store root: on a cluster, a shared file system.
+
+Ctrl-C reaches this process only: local workers start with SIGINT blocked (no traceback from each), and
+the scheduler :meth:`~FuturesExecutor.abort` s them; their unfinished jobs leave nothing in the store.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -127,6 +132,26 @@ def _run_in_worker(work: Work, job: Any) -> Outcome:
         return guarded(work, job, _WORKER_INPUTS)
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C held back until the block is done (then raised): a worker process being spawned is
+    registered with the pool before this process may stop, and it keeps SIGINT blocked (inherited), so
+    Ctrl-C never interrupts a worker; this process stops them (:meth:`FuturesExecutor.abort`)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    caught: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class FuturesExecutor:
     """Jobs on a ``concurrent.futures`` pool whose workers hold the inputs (see :class:`ProcessExecutor`)."""
 
@@ -135,7 +160,15 @@ class FuturesExecutor:
         self._pending: dict[Future, Any] = {}
 
     def submit(self, job: Any) -> None:
-        self._pending[self.pool.submit(_run_in_worker, self.work, job)] = job
+        with _sigint_deferred():
+            self._pending[self.pool.submit(_run_in_worker, self.work, job)] = job
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C): cancel what has not started and end the worker processes."""
+        for future in self._pending:
+            future.cancel()
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            process.terminate()
 
     def wait(self) -> list[Outcome]:
         done, _ = wait_futures(list(self._pending), return_when=FIRST_COMPLETED)

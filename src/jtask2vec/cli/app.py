@@ -27,6 +27,7 @@ from jtask2vec.suite_check import check_suite
 
 console = Console()
 err_console = Console(stderr=True)
+INTERRUPTED = "interrupted; finished jobs are stored; run the same command to resume"
 
 
 class _UserErrorsAsOneLine(TyperGroup):
@@ -39,6 +40,11 @@ class _UserErrorsAsOneLine(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):  # typer's own: exit codes, usage errors
             raise
+        except KeyboardInterrupt:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            err_console.print(INTERRUPTED, highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
         except Jtask2vecError as exc:
             if ctx.meta.get(DEBUG_KEY):
                 raise
@@ -161,6 +167,22 @@ def suite_from_options(
             values[f"executor.{key}"] = value
             flags[f"executor.{key}"] = f"{flag} {value}"
     cfg = load_suite(suite, values, flags=flags)
-    check_suite(cfg, suite, {**{key: f"--set {key}={value}" for key, value in values.items()}, **flags})
+    flags = {**{key: f"--set {key}={value}" for key, value in values.items()}, **flags}
+    check_suite(cfg, suite, flags)
+    warn_about_workers(cfg, flags.get("executor.workers", f"executor.workers {cfg.executor.workers}"))
     remember_suite(cfg.name)
     return cfg
+
+
+def warn_about_workers(cfg: Suite, setting: str) -> None:
+    """One warning line when more local worker processes are asked for than there are CPU cores."""
+    from jtask2vec.executors import available_cores
+
+    workers, cores = cfg.executor.workers, available_cores()
+    if cfg.executor.kind == "local" and isinstance(workers, int) and workers > cores:
+        err_console.print(
+            f"[yellow]warning:[/] {escape(setting)}: {workers} worker processes on {cores} CPU core(s) "
+            "compete for them and run slower; --workers auto starts one per core",
+            highlight=False,
+            soft_wrap=True,
+        )
