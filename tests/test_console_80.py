@@ -112,3 +112,20 @@ def test_each_suites_readme_row_and_description_state_its_seeds_and_sizes(name: 
         for size in re.findall(r"(\d[\d,]*)(?:-| training | )examples?\b", text):
             if (name, size) not in NOT_THE_SUITES:
                 assert int(size.replace(",", "")) in sizes, (name, size)
+
+
+def test_the_task_forms_in_docs_tasks_md_load_as_documented(tmp_path: Path) -> None:
+    text = (REPO_ROOT / "docs" / "tasks.md").read_text(encoding="utf-8")
+    section = text.split("## Tasks in a suite file", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "forms.yaml"
+    path.write_text("name: forms\n" + block, encoding="utf-8")
+    suite = load_suite(path)
+    assert [(t.name, t.loader) for t in suite.tasks] == [
+        ("chabsa", "chabsa"),
+        ("livedoor", "livedoor"),
+        ("ld-sports-it", "livedoor"),
+        ("ld-kaden", "livedoor"),
+    ]
+    assert suite.tasks[1].max_examples == 400
+    assert suite.tasks[2].options == {"categories": ["sports-watch", "it-life-hack"]}
