@@ -131,3 +131,65 @@ def test_task_keys_as_names_work_as_the_hint_says(tmp_path: Path) -> None:
 def test_set_applies_to_a_probe_given_as_shorthand(tmp_path: Path) -> None:
     suite = _suite(tmp_path, TINY, "tiny.yaml")
     assert load_suite(suite, {"probe.max_length": 12}).probe.max_length == 12
+
+
+def test_a_runs_folder_that_cannot_be_written_is_one_line_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import sys
+
+    cli_app = sys.modules["jtask2vec.cli.app"]
+
+    suite = _suite(tmp_path, TINY, "tiny.yaml")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["run", "--suite", str(suite), "--runs-dir", str(tmp_path / "a-file" / "r")]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: {tmp_path / 'a-file' / 'r'}: the runs folder cannot be written (Not a directory); "
+        "pass --runs-dir with a writable folder"
+    )
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(cli_app.tempfile, "NamedTemporaryFile", read_only)
+    result = CliRunner().invoke(app, ["finetune", "--suite", str(suite), "--runs-dir", str(tmp_path / "ro")])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "the runs folder cannot be written (Read-only file system)" in result.output
+
+
+def test_a_wrong_livedoor_category_names_the_category_not_a_download(tmp_path: Path) -> None:
+    text_dir = tmp_path / "livedoor" / "text"
+    for category in ("sports-watch", "it-life-hack"):
+        (text_dir / category).mkdir(parents=True)
+        article = "http://news.livedoor.com/article/1/\n2012-01-01T00:00:00+0900\nTitle\nBody\n"
+        (text_dir / category / f"{category}-1.txt").write_text(article, encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "tasks",
+            "show",
+            "livedoor",
+            "--data-dir",
+            str(tmp_path),
+            "-o",
+            "categories=sports-watch,it-lif-hack",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "no category 'it-lif-hack' (did you mean 'it-life-hack'?)" in result.output
+    assert "download" not in result.output
+    # a release with other folder names: the folders present are named
+    result = CliRunner().invoke(
+        app,
+        ["tasks", "show", "livedoor", "--data-dir", str(tmp_path), "-o", "folder=livedoor",
+         "-o", "categories=sports-watch,smax"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert (
+        "no category folder 'smax'" in result.output and "it has: it-life-hack, sports-watch" in result.output
+    )

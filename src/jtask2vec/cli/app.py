@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from typer.exceptions import TyperException
 
 from jtask2vec.cli.crash import (
     DEBUG_KEY,
+    current_runs_dir,
     forget_run_folder,
     log_folder,
     remember_runs_dir,
@@ -153,9 +155,12 @@ def suite_from_options(
     workers: str | None = None,
     executor: str | None = None,
     address: str | None = None,
+    *,
+    writes: bool = True,
 ) -> Suite:
     """The suite with its ``--set`` overrides, then the executor options (``--workers`` ...) applied (its
-    name also tells where a crash log of the command goes)."""
+    name also tells where a crash log of the command goes), checked as deeply as it can be without data;
+    with ``writes``, the command's ``--runs-dir`` is checked to be writable before any work."""
     values = parse_overrides(overrides)
     flags: dict[str, str] = {}
     for flag, key, value in (
@@ -170,6 +175,9 @@ def suite_from_options(
     flags = {**{key: f"--set {key}={value}" for key, value in values.items()}, **flags}
     check_suite(cfg, suite, flags)
     warn_about_workers(cfg, flags.get("executor.workers", f"executor.workers {cfg.executor.workers}"))
+    runs_dir = current_runs_dir()
+    if writes and runs_dir is not None:
+        check_writable(runs_dir)
     remember_suite(cfg.name)
     return cfg
 
@@ -186,3 +194,16 @@ def warn_about_workers(cfg: Suite, setting: str) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def check_writable(folder: Path) -> None:
+    """One clear line, before any work, when ``folder`` (the runs folder) cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{folder}: the runs folder cannot be written ({reason}); pass --runs-dir with a writable folder"
+        ) from None
