@@ -193,3 +193,29 @@ def test_a_wrong_livedoor_category_names_the_category_not_a_download(tmp_path: P
     assert (
         "no category folder 'smax'" in result.output and "it has: it-life-hack, sports-watch" in result.output
     )
+
+
+def test_a_tsv_named_csv_gets_a_delimiter_hint(tmp_path: Path) -> None:
+    path = tmp_path / "their.csv"
+    path.write_text("text\tlabel\nこれはよい\t1\nだめ\t0\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["tasks", "show", "csv", "-o", f"path={path}", "--probe", "none"])
+    assert result.exit_code == 2
+    assert "missing column" in result.output
+    assert (
+        "the header is one field with tabs in it: read the file with the tsv loader, or delimiter='\\t'"
+        in (" ".join(result.output.split()))
+    )
+
+
+def test_an_xlsx_renamed_csv_is_named_as_such(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "their.csv"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as book:  # as Excel writes .xlsx
+        book.writestr("[Content_Types].xml", "<Types/>" * 50)
+        book.writestr("xl/worksheets/sheet1.xml", "<row><c>テキスト</c></row>" * 200)
+    result = CliRunner().invoke(app, ["tasks", "show", "csv", "-o", f"path={path}", "--probe", "none"])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "an Excel workbook (.xlsx) or another zip archive, not a text file" in output
+    assert "utf-8" not in output.replace("(UTF-8)", "")
