@@ -35,7 +35,7 @@ seeds: [0, 1]
 def test_plain_lines_report_done_total_and_eta_on_a_timer() -> None:
     out = io.StringIO()
     console = Console(file=out, width=80)
-    tracker = OverallProgress(None, console, plain=True)
+    tracker = OverallProgress(None, console)
     with plain_lines(tracker, console, interval=0.05):
         tracker.plan_jobs("fine-tune", 4)
         time.sleep(0.2)

@@ -30,8 +30,7 @@ from rich.progress import (
 class OverallProgress:
     """Counts units of work across the stages of a run: the overall row plus a row per stage."""
 
-    def __init__(self, progress: Progress | None, console: Console | None, plain: bool = False) -> None:
-        self._plain = plain  # no terminal: lines from a timer instead of bars (see PlainLines)
+    def __init__(self, progress: Progress | None, console: Console | None) -> None:
         self._started: float | None = None
         self._progress = progress
         self._task = progress.add_task("starting", total=0) if progress else None
@@ -85,10 +84,6 @@ class OverallProgress:
             return f"progress: {done}/{total} jobs done ({stages}) in {_duration(elapsed)}"
         eta = _duration(elapsed * (total - done) / done) if done else "unknown until a job is done"
         return f"progress: {done}/{total} jobs done ({stages}); {_duration(elapsed)} elapsed, eta {eta}"
-
-    @property
-    def plain(self) -> bool:
-        return self._plain
 
     def log(self, message: str) -> None:
         if self._progress is not None:
@@ -146,7 +141,7 @@ def overall_progress(enabled: bool = True, console: Console | None = None) -> It
         yield OverallProgress(None, console)
         return
     if not console.is_terminal:
-        tracker = OverallProgress(None, console, plain=True)
+        tracker = OverallProgress(None, console)
         with plain_lines(tracker, console, plain_interval()):
             yield tracker
         return
