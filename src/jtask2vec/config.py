@@ -187,69 +187,22 @@ class ExecutorConfig(_Strict):
     num_cpus_per_job: float = Field(1.0, ge=0)
     num_gpus_per_job: float = Field(0.0, ge=0)
 
-    @field_validator("workers")
+    @field_validator("workers", mode="before")
     @classmethod
-    def _positive_workers(cls, workers: int | str) -> int | str:
-        if isinstance(workers, int) and workers < 1:
-            raise ValueError("workers must be at least 1 (or 'auto')")
-        return workers
-
-
-_TASK_FIELDS = frozenset(TaskSpec.model_fields)
-
-
-def expand_task_shorthand(item: Any, position: int) -> Any:
-    """One entry of ``tasks:`` in full form. Shorthands: ``chabsa`` (a loader id: name = loader) and
-    ``{livedoor: {categories: [...]}}`` (one key = the loader, its mapping = the loader's options; a
-    ``name:`` and the other TaskSpec fields, e.g. ``max_examples:``, may sit beside the options)."""
-    where = f"tasks[{position}]"
-    if isinstance(item, str):
-        if not item.strip():
-            raise ValueError(f"{where}: empty loader id")
-        return {"name": item, "loader": item}
-    if not isinstance(item, dict) or "loader" in item or "name" in item:
-        return item  # the full form (pydantic reports what is wrong with it)
-    if len(item) != 1:
-        raise ValueError(
-            f"{where}: a task is a loader id, a one-key mapping {{loader: {{options}}}}, or a mapping "
-            f"with 'name' and 'loader'; got keys {', '.join(map(str, item))}"
-        )
-    loader, body = next(iter(item.items()))
-    if loader in _TASK_FIELDS:
-        raise ValueError(f"{where}: {loader!r} is a task field, not a loader id; add 'name' and 'loader'")
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise ValueError(f"{where}: the options of loader {loader!r} must be a mapping, not {body!r}")
-    if "options" in body:
-        loose = sorted(set(body) - _TASK_FIELDS)
-        if loose:
-            raise ValueError(
-                f"{where}: ambiguous: both 'options' and loose option(s) {', '.join(loose)} "
-                f"for loader {loader!r}; put them all under 'options'"
-            )
-        return {"name": loader, "loader": loader, **body}
-    spec = {k: v for k, v in body.items() if k in _TASK_FIELDS}
-    options = {k: v for k, v in body.items() if k not in _TASK_FIELDS}
-    return {"name": loader, "loader": loader, **spec, "options": options}
-
-
-def expand_suite_shorthands(raw: Any) -> Any:
-    """``probe: NAME`` -> ``probe: {name: NAME}`` and the task shorthands of :func:`expand_task_shorthand`."""
-    if not isinstance(raw, dict):
-        return raw
-    out = dict(raw)
-    if isinstance(out.get("probe"), str):
-        out["probe"] = {"name": out["probe"]}
-    if isinstance(out.get("tasks"), list):
-        out["tasks"] = [expand_task_shorthand(item, i) for i, item in enumerate(out["tasks"])]
-    return out
+    def _positive_workers(cls, workers: Any) -> Any:
+        text = str(workers).strip().lower()
+        if text == "auto":
+            return "auto"
+        if isinstance(workers, bool) or not text.lstrip("-").isdigit() or int(text) < 1:
+            raise ValueError(f"workers must be a number of processes, at least 1, or 'auto'; not {workers!r}")
+        return int(text)
 
 
 class Suite(_Strict):
     """A reproducible run: everything from data to report."""
 
     name: str
+    summary: str = Field("", description="one short line for `jtask2vec suites`")
     description: str = ""
     tasks: list[TaskSpec] = Field(min_length=2)
     sources: list[str] | None = Field(None, description="candidate sources (task names); default: all tasks")
@@ -281,7 +234,9 @@ class Suite(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _expand_shorthands(cls, raw: Any) -> Any:
-        return expand_suite_shorthands(raw)
+        from jtask2vec.config_shorthands import expand_suite_shorthands
+
+        return expand_suite_shorthands(raw, frozenset(TaskSpec.model_fields))
 
     @field_validator("tasks")
     @classmethod
@@ -289,7 +244,11 @@ class Suite(_Strict):
         names = [t.name for t in tasks]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(
+                f"task names must be unique; repeated: {', '.join(dupes)} (a task is named after its loader "
+                f"unless named: use the name as the key, e.g. `- ld-it-smax: {{loader: livedoor, categories: "
+                f"[it-life-hack, smax]}}`, or add `name:`)"
+            )
         reserved = [n for n in names if n.startswith("(")]
         if reserved:
             raise ValueError(f"task names may not start with '(' (reserved): {', '.join(reserved)}")
@@ -353,51 +312,58 @@ def builtin_suites() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_suite(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Suite:
-    """Load a suite from a YAML path or a built-in name, with optional dotted-key overrides.
-
-    ``overrides`` maps dotted keys to values, e.g. ``{"probe.name": "tohoku-nlp/bert-base-japanese-v3"}``.
-    """
+def suite_source(name_or_path: str | Path) -> tuple[str, str]:
+    """``(origin, YAML text)`` of a suite file or a built-in suite's name; origin is how messages name it."""
     path = Path(name_or_path)
     if path.suffix in {".yaml", ".yml"} or path.exists():
         if not path.is_file():
             raise ConfigError(f"{path}: suite file not found")
-        text = path.read_text(encoding="utf-8")
-        origin = str(path)
-    else:
-        resource = resources.files("jtask2vec") / "suites" / f"{name_or_path}.yaml"
-        if not resource.is_file():
-            raise ConfigError(
-                f"unknown suite {str(name_or_path)!r}: not a file, and not a built-in suite "
-                f"({', '.join(builtin_suites())})"
-            )
-        text = resource.read_text(encoding="utf-8")
-        origin = f"built-in suite {name_or_path!r}"
+        return str(path), path.read_text(encoding="utf-8")
+    resource = resources.files("jtask2vec") / "suites" / f"{name_or_path}.yaml"
+    if not resource.is_file():
+        raise ConfigError(
+            f"unknown suite {str(name_or_path)!r}: not a file, and not a built-in suite "
+            f"({', '.join(builtin_suites())})"
+        )
+    return f"built-in suite {name_or_path!r}", resource.read_text(encoding="utf-8")
+
+
+def load_suite(
+    name_or_path: str | Path, overrides: dict[str, Any] | None = None, *, flags: dict[str, str] | None = None
+) -> Suite:
+    """Load a suite from a YAML path or a built-in name, with optional dotted-key overrides.
+
+    ``overrides`` maps dotted keys to values, e.g. ``{"probe.name": "tohoku-nlp/bert-base-japanese-v3"}``;
+    ``flags`` names the option that set a key (``{"executor.workers": "--workers 0"}``) for error messages.
+    Every problem is reported at once (:mod:`jtask2vec.config_errors`).
+    """
+    from jtask2vec.config_errors import problem_lines, suite_error
+
+    origin, text = suite_source(name_or_path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: a suite file must be a mapping")
+    if isinstance(raw.get("probe"), str):  # the shorthand first, so --set probe.max_length=... applies
+        raw["probe"] = {"name": raw["probe"]}
+    flags = {**{key: f"--set {key}={value}" for key, value in (overrides or {}).items()}, **(flags or {})}
     for key, value in (overrides or {}).items():
-        _set_dotted(raw, key, value)
+        _set_dotted(raw, key, value, flags[key])
     try:
         return Suite.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        where = f"field {loc!r}: " if loc else ""
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{origin}: {where}{message} ({exc.error_count()} error(s))") from None
+        raise suite_error(origin, problem_lines(exc, Suite, origin, text, flags)) from None
 
 
-def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+def _set_dotted(raw: dict[str, Any], key: str, value: Any, flag: str) -> None:
     node = raw
     parts = key.split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"override {key!r}: {part!r} is not a mapping")
+            raise ConfigError(f"{flag}: {part!r} is not a mapping, so it has no key {parts[-1]!r}")
     node[parts[-1]] = value
 
 

@@ -129,6 +129,11 @@ def run_jobs(
                         progress.log(f"[red]failed[/] {failure_line(outcome)}")
                 if progress is not None:
                     progress.job_done(outcome.job.stage, outcome.job.label)
+    except KeyboardInterrupt:  # Ctrl-C: finished jobs are in the store; stop the others now
+        abort = getattr(executor, "abort", None)
+        if abort is not None:
+            abort()
+        raise
     finally:
         executor.close()
     if not failures and failure_log is not None:

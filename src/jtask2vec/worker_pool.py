@@ -8,6 +8,8 @@
 - **Workers die with their parent**, whatever killed it (``kill -9`` included): on Linux each worker asks
   the kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog
   thread exits the worker once its parent pid has changed.
+- **Ctrl-C reaches this process only**: workers are spawned with SIGINT blocked (no traceback from each),
+  and the scheduler :meth:`~ProcessExecutor.abort` s them; their unfinished jobs leave nothing in the store.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
 from jtask2vec.errors import ConfigError
@@ -80,6 +84,26 @@ def exit_description(code: int | None) -> str:
     return f"exit code {code}"
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C held back until the block is done (then raised): a worker process being spawned is
+    registered with the pool before this process may stop, and it keeps SIGINT blocked (inherited), so
+    Ctrl-C never interrupts a worker; this process stops them (:meth:`ProcessExecutor.abort`)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    caught: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class ProcessExecutor:
     """``workers`` spawned processes, each with ``threads`` torch threads (default
     ``max(1, cores // workers)``); the inputs are sent once to each worker. See the module's docstring for
@@ -112,7 +136,15 @@ class ProcessExecutor:
         self._send(self._numbers, job)
 
     def _send(self, number: int, job: Any) -> None:
-        self._pending[self.pool.submit(_run_in_worker, self.work, job, number)] = (number, job)
+        with _sigint_deferred():
+            self._pending[self.pool.submit(_run_in_worker, self.work, job, number)] = (number, job)
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C): cancel what has not started and end the worker processes."""
+        for future in self._pending:
+            future.cancel()
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            process.terminate()
 
     def _drain_started(self) -> None:
         """Read the workers' "job started" notes (a pipe: left unread, it would fill and block them)."""

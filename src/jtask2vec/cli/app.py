@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from typer.exceptions import TyperException
 
 from jtask2vec.cli.crash import (
     DEBUG_KEY,
+    current_runs_dir,
     forget_run_folder,
     log_folder,
     remember_runs_dir,
@@ -23,9 +25,11 @@ from jtask2vec.cli.crash import (
 )
 from jtask2vec.config import Suite, load_suite
 from jtask2vec.errors import ConfigError, Jtask2vecError
+from jtask2vec.suite_check import check_suite
 
 console = Console()
 err_console = Console(stderr=True)
+INTERRUPTED = "interrupted; finished jobs are stored; run the same command to resume"
 
 
 class _UserErrorsAsOneLine(TyperGroup):
@@ -38,6 +42,11 @@ class _UserErrorsAsOneLine(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):  # typer's own: exit codes, usage errors
             raise
+        except KeyboardInterrupt:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            err_console.print(INTERRUPTED, highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
         except Jtask2vecError as exc:
             if ctx.meta.get(DEBUG_KEY):
                 raise
@@ -146,13 +155,55 @@ def suite_from_options(
     workers: str | None = None,
     executor: str | None = None,
     address: str | None = None,
+    *,
+    writes: bool = True,
 ) -> Suite:
     """The suite with its ``--set`` overrides, then the executor options (``--workers`` ...) applied (its
-    name also tells where a crash log of the command goes)."""
+    name also tells where a crash log of the command goes), checked as deeply as it can be without data;
+    with ``writes``, the command's ``--runs-dir`` is checked to be writable before any work."""
     values = parse_overrides(overrides)
-    for key, value in (("workers", workers), ("kind", executor), ("address", address)):
+    flags: dict[str, str] = {}
+    for flag, key, value in (
+        ("--workers", "workers", workers),
+        ("--executor", "kind", executor),
+        ("--address", "address", address),
+    ):
         if value is not None:
-            values[f"executor.{key}"] = yaml.safe_load(value) if key == "workers" else value
-    cfg = load_suite(suite, values)
+            values[f"executor.{key}"] = value
+            flags[f"executor.{key}"] = f"{flag} {value}"
+    cfg = load_suite(suite, values, flags=flags)
+    flags = {**{key: f"--set {key}={value}" for key, value in values.items()}, **flags}
+    check_suite(cfg, suite, flags)
+    warn_about_workers(cfg, flags.get("executor.workers", f"executor.workers {cfg.executor.workers}"))
+    runs_dir = current_runs_dir()
+    if writes and runs_dir is not None:
+        check_writable(runs_dir)
     remember_suite(cfg.name)
     return cfg
+
+
+def warn_about_workers(cfg: Suite, setting: str) -> None:
+    """One warning line when more local worker processes are asked for than there are CPU cores."""
+    from jtask2vec.executors import available_cores
+
+    workers, cores = cfg.executor.workers, available_cores()
+    if cfg.executor.kind == "local" and isinstance(workers, int) and workers > cores:
+        err_console.print(
+            f"[yellow]warning:[/] {escape(setting)}: {workers} worker processes on {cores} CPU core(s) "
+            "compete for them and run slower; --workers auto starts one per core",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def check_writable(folder: Path) -> None:
+    """One clear line, before any work, when ``folder`` (the runs folder) cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{folder}: the runs folder cannot be written ({reason}); pass --runs-dir with a writable folder"
+        ) from None

@@ -34,6 +34,11 @@ def remember_runs_dir(value: Path | None) -> Path | None:
     return value
 
 
+def current_runs_dir() -> Path | None:
+    """The command's ``--runs-dir``, once parsed (``None`` for commands without one)."""
+    return _runs_dir.get()
+
+
 def remember_suite(name: str) -> None:
     _suite_name.set(name)
 

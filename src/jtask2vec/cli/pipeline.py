@@ -34,18 +34,20 @@ def suites_command(
     """List the built-in suites, or print one in full."""
     if show:
         # Raw text, never wrapped at the terminal width: the output pastes back into a suite file.
-        typer.echo(dump_suite(load_suite(show)), nl=False)
+        from jtask2vec.suite_check import check_suite
+
+        cfg = load_suite(show)
+        check_suite(cfg, show)  # as deep as `run` checks, without reading data
+        typer.echo(dump_suite(cfg), nl=False)
         return
-    table = Table(title="Built-in suites")
-    table.add_column("suite")
-    table.add_column("tasks")
-    table.add_column("probe")
-    table.add_column("seeds")
-    table.add_column("description")
-    for name in builtin_suites():
-        s = load_suite(name)
-        table.add_row(name, ", ".join(s.task_names), s.probe.name, str(len(s.seeds)), s.description)
-    console.print(table)
+    suites = {name: load_suite(name) for name in builtin_suites()}
+    width = max(map(len, suites))
+    lines = [f"{'suite':<{width}}  tasks  seeds  what"]
+    for name, s in suites.items():
+        line = f"{name:<{width}}  {len(s.tasks):>5}  {len(s.seeds):>5}  {s.summary or s.description}"
+        lines.append(line if len(line) <= console.width else line[: console.width - 1] + "…")
+    lines.append("`jtask2vec suites NAME` prints one in full; `suites FILE` checks your own.")
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("run")

@@ -68,7 +68,7 @@ def gc_command(
     store = _store(runs_dir)
     referenced: set[tuple[str, str]] = set()
     for name in suite:
-        referenced |= run_artifacts(RunPaths(runs_dir).run_dir(suite_from_options(name, None)))
+        referenced |= run_artifacts(RunPaths(runs_dir).run_dir(suite_from_options(name, None, writes=False)))
     garbage = plan_gc(store, referenced, min_age_seconds=min_age * 60)
     total = sum(g.size for g in garbage)
     for g in garbage:

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
+from jtask2vec.cli.tables import Column, print_fitted
 from jtask2vec.results import BASELINE_SOURCE, FLAG_COLUMN, RunResults, flagged_scores
 
 # The headline metrics, in this order; the report has all of them.
@@ -21,6 +21,7 @@ SHORT_SELECTORS = {
     "task2vec:asymmetric": "t2v:asym",
     "task2vec:symmetric-kl": "t2v:skl",
     "random:expected": "rand:exp",
+    "hscore-shrinkage": "hs-shrink",
 }
 
 
@@ -55,21 +56,17 @@ def print_evaluation(results: RunResults, console: Console) -> None:
     n_seeds = len(results.suite.seeds)
     intervals = f"{level}% {method} CI over seeds" if n_seeds > 1 else "1 seed: no intervals"
     title = f"How well each selector ranks the sources ({results.suite.name}; {intervals})"
-    table = Table(title=title)
-    table.add_column("selector", overflow="fold")
-    for metric in metrics:
-        table.add_column(metric, justify="right")
+    rows = []
     for selector, block in ev.groupby("selector", sort=False):
         by_metric = {r.metric: r for r in block.itertuples()}
         cells = []
         for metric in metrics:
             r = by_metric.get(metric)
             cells.append(_fmt(r.mean, r.ci_low, r.ci_high) if r is not None else "–")
-        table.add_row(short_selector(str(selector)), *cells)
-    console.print(table)
+        rows.append([short_selector(str(selector)), *cells])
     legend = selector_legend(str(s) for s in ev["selector"].unique())
-    if legend:
-        console.print(legend, soft_wrap=True, highlight=False, markup=False)
+    columns = [Column("selector", "left"), *(Column(m) for m in metrics)]
+    print_fitted(console, title, columns, rows, legend=legend)
     print_flag_notes(results, console)
 
 
@@ -88,27 +85,26 @@ def print_flag_notes(results: RunResults, console: Console) -> None:
 def print_summary(results: RunResults, console: Console) -> None:
     ft = results.finetune
     if not ft.empty:
-        table = Table(title="Test accuracy after fine-tuning (mean ± std over seeds)")
-        for col in ("task", "accuracy", "macro-F1", "seeds"):
-            table.add_column(col, justify="left" if col == "task" else "right")
+        several = ft.groupby("task")["accuracy"].size().max() > 1
+        what = "mean ± std over seeds" if several else "one seed: the values alone, no spread"
+        rows = []
         for task, block in ft.groupby("task", sort=False):
-            std = block["accuracy"].std(ddof=1) if len(block) > 1 else 0.0
-            table.add_row(
-                str(task),
-                f"{block['accuracy'].mean():.4f} ± {std:.4f}",
-                f"{block['macro_f1'].mean():.4f}",
-                str(len(block)),
+            mean = block["accuracy"].mean()
+            accuracy = (
+                f"{mean:.4f} ± {block['accuracy'].std(ddof=1):.4f}" if len(block) > 1 else f"{mean:.4f}"
             )
-        console.print(table)
+            rows.append([str(task), accuracy, f"{block['macro_f1'].mean():.4f}", str(len(block))])
+        columns = [Column("task", "left"), Column("accuracy"), Column("macro-F1"), Column("seeds")]
+        print_fitted(console, f"Test accuracy after fine-tuning ({what})", columns, rows)
     tr = results.transfer
     if not tr.empty:
         grid = tr.pivot_table(index="target", columns="source", values="accuracy", aggfunc="mean")
         cols = [BASELINE_SOURCE] + [c for c in grid.columns if c != BASELINE_SOURCE]
-        table = Table(title="Transfer accuracy (rows target, columns source; mean over seeds)")
-        table.add_column("target \\ source")
-        for c in cols:
-            table.add_column(str(c), justify="right")
-        for target, row in grid.iterrows():
-            table.add_row(str(target), *("–" if pd.isna(row.get(c)) else f"{row[c]:.4f}" for c in cols))
-        console.print(table)
+        rows = [
+            [str(target), *("–" if pd.isna(row.get(c)) else f"{row[c]:.4f}" for c in cols)]
+            for target, row in grid.iterrows()
+        ]
+        columns = [Column("target \\ source", "left"), *(Column(str(c)) for c in cols)]
+        title = "Transfer accuracy (rows target, columns source; mean over seeds)"
+        print_fitted(console, title, columns, rows)
     print_evaluation(results, console)

@@ -29,19 +29,17 @@ app.add_typer(tasks_app, name="tasks")
 
 
 def _loader_table() -> Table:
-    table = Table(title="Registered task loaders", show_lines=False)
-    table.add_column("name", style="bold")
-    table.add_column("source")
-    table.add_column("derives")
-    table.add_column("corpus split")
-    table.add_column("download")
+    table = Table(title="Registered task loaders", show_lines=True)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("split", no_wrap=True)
+    table.add_column("download", no_wrap=True)
+    table.add_column("source: the binary task it derives", ratio=1)
     for info in list_loaders():
         table.add_row(
             info.name,
-            info.source,
-            info.derives,
-            "yes" if info.has_corpus_split else "-",
+            "corpus" if info.has_corpus_split else "-",
             info.download or "-",
+            f"{info.source}: {info.derives}",
         )
     return table
 
@@ -108,13 +106,9 @@ def render_task(task: Task, tokens: tuple[TokenLengthStats, str] | None = None) 
 
     what = "pair length (characters, both texts)" if task.is_pair_task else "text length (characters)"
     table = Table(title=f"Splits, label balance and {what}")
-    table.add_column("split")
-    table.add_column("n", justify="right")
-    for name in task.label_names:
-        table.add_column(name, justify="right")
-    table.add_column(f"% {task.label_names[1]}", justify="right")
-    for col in ("min", "median", "mean", "max"):
-        table.add_column(col, justify="right")
+    table.add_column("split", no_wrap=True)
+    for col in ("n", "class 0", "class 1", "% class 1", "min", "median", "mean", "max"):
+        table.add_column(col, justify="right", no_wrap=True)
     for split in (*SPLITS, None):
         texts = task.inputs if split is None else task.inputs_of(split)
         c = task.class_counts(split)
@@ -126,12 +120,15 @@ def render_task(task: Task, tokens: tuple[TokenLengthStats, str] | None = None) 
             f"{size:,}",
             *(f"{c[k]:,}" for k in task.label_names),
             share,
-            str(lo),
-            f"{med:g}",
-            f"{mean:.1f}",
-            str(hi),
+            f"{lo:,}",
+            f"{med:,.1f}",
+            f"{mean:,.1f}",
+            f"{hi:,}",
         )
     console.print(table)
+    console.print(
+        f"class 0 = {task.label_names[0]}, class 1 = {task.label_names[1]}", highlight=False, markup=False
+    )
     if tokens is not None:
         render_token_lengths(*tokens)
 
@@ -144,8 +141,8 @@ def render_task(task: Task, tokens: tuple[TokenLengthStats, str] | None = None) 
     prov.add_row("derivation", p.derivation)
     prov.add_row("files", "\n".join(p.files) or "-")
     prov.add_row("notes", "\n".join(f"- {note}" for note in p.notes) or "-")
-    prov.add_row("data hash", task.data_hash)
     console.print(prov)
+    console.print(f"data hash: {task.data_hash}", highlight=False, markup=False, soft_wrap=True)
 
 
 @tasks_app.command("show")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from jtask2vec.config_errors import did_you_mean
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks.loading import LOADERS, LoadedData, missing_data_error, register_loader
 from jtask2vec.tasks.readers import read_text
@@ -23,10 +26,43 @@ CATEGORIES = (
 )
 
 
+def check_options(options: Mapping[str, Any]) -> list[str]:
+    """The livedoor options' problems, without reading the corpus (one message each)."""
+    problems = []
+    cats = tuple(options["categories"])
+    if len(cats) != 2 or cats[0] == cats[1]:
+        problems.append(
+            f"loader 'livedoor', option 'categories' needs two different categories, got {list(cats)}"
+        )
+    if options["folder"] == "livedoor":  # the ldcc-20140209 release: its nine categories
+        for cat in cats:
+            if cat not in CATEGORIES:
+                problems.append(
+                    f"loader 'livedoor': no category {cat!r}{did_you_mean(cat, CATEGORIES)}; "
+                    f"the categories are: {', '.join(CATEGORIES)}"
+                )
+    if options["text"] not in ("title+body", "body"):
+        problems.append(
+            f"loader 'livedoor', option 'text' must be 'title+body' or 'body', not {options['text']!r}"
+        )
+    if options["join"] not in ("newline", "space"):
+        problems.append(
+            f"loader 'livedoor', option 'join' must be 'newline' or 'space', not {options['join']!r}"
+        )
+    return problems
+
+
 def _category_dir(data_dir: Path, folder: str, category: str) -> Path:
     for candidate in (data_dir / folder / "text" / category, data_dir / folder / category):
         if candidate.is_dir():
             return candidate
+    for parent in (data_dir / folder / "text", data_dir / folder):
+        present = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+        if present:  # the corpus is there, the category is not
+            raise ConfigError(
+                f"loader 'livedoor': no category folder {category!r}{did_you_mean(category, present)} in "
+                f"{parent}; it has: {', '.join(present)}"
+            )
     raise missing_data_error(
         LOADERS["livedoor"], data_dir / folder / "text" / category, f"livedoor category folder {category!r}"
     )
@@ -63,6 +99,7 @@ def parse_article(path: Path, text_part: str, join: str) -> tuple[str, str]:
     derives="topic: category A vs category B (default kaden-channel vs sports-watch)",
     official="https://www.rondhuit.com/download.html (ldcc-20140209.tar.gz)",
     download="livedoor",
+    check=check_options,
 )
 def load_livedoor(
     data_dir: Path | None,
@@ -78,14 +115,6 @@ def load_livedoor(
     joined with ``"\\n"`` (``join="newline"``) or a space (``join="space"``). Files are read in name order.
     """
     cats = tuple(categories)
-    if len(cats) != 2 or cats[0] == cats[1]:
-        raise ConfigError(
-            f"loader 'livedoor', option 'categories' needs two different categories, got {cats!r}"
-        )
-    if text not in ("title+body", "body"):
-        raise ConfigError(f"loader 'livedoor', option 'text' must be 'title+body' or 'body', not {text!r}")
-    if join not in ("newline", "space"):
-        raise ConfigError(f"loader 'livedoor', option 'join' must be 'newline' or 'space', not {join!r}")
     assert data_dir is not None
     texts: list[str] = []
     labels: list[int] = []

@@ -59,6 +59,8 @@ class LoaderInfo:
     download: str | None = None  # name for `jtask2vec tasks download`, if automatic download exists
     has_corpus_split: bool = False
     needs_data_dir: bool = True
+    # Checks of the (coerced) options that need no data: one message per problem (`jtask2vec suites FILE`).
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -66,18 +68,38 @@ class LoaderInfo:
         params = inspect.signature(self.func).parameters
         return {k: p.default for k, p in params.items() if k != "data_dir"}
 
-    def call(self, data_dir: Path | None, options: Mapping[str, Any]) -> LoadedData:
-        """Run the loader with ``options`` coerced to the types of the defaults (CLI passes strings)."""
+    def option_problems(self, options: Mapping[str, Any]) -> list[str]:
+        """What is wrong with ``options``, without reading any data: unknown (with a "did you mean") or
+        missing options, values of the wrong type, and the loader's own :attr:`check`."""
+        from jtask2vec.config_errors import did_you_mean
+
         accepted = self.options
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise ConfigError(
-                f"loader {self.name!r} has no option {', '.join(map(repr, unknown))}; "
-                f"its options are: {', '.join(accepted) or '(none)'}"
-            )
+        problems = [
+            f"loader {self.name!r} has no option {key!r}{did_you_mean(key, accepted)}; "
+            f"its options are: {', '.join(accepted) or '(none)'}"
+            for key in sorted(set(options) - set(accepted))
+        ]
         missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in options]
         if missing:
-            raise ConfigError(f"loader {self.name!r} needs option(s): {', '.join(missing)}")
+            problems.append(f"loader {self.name!r} needs option(s): {', '.join(missing)}")
+        kwargs = {}
+        for key, value in options.items():
+            if key in accepted:
+                try:
+                    kwargs[key] = coerce_option(self.name, key, value, accepted[key])
+                except ConfigError as exc:
+                    problems.append(str(exc))
+        if not problems and self.check is not None:
+            defaults = {k: v for k, v in accepted.items() if v is not inspect.Parameter.empty}
+            problems += self.check({**defaults, **kwargs})
+        return problems
+
+    def call(self, data_dir: Path | None, options: Mapping[str, Any]) -> LoadedData:
+        """Run the loader with ``options`` coerced to the types of the defaults (CLI passes strings)."""
+        problems = self.option_problems(options)
+        if problems:
+            raise ConfigError("; ".join(problems))
+        accepted = self.options
         kwargs = {k: coerce_option(self.name, k, v, accepted[k]) for k, v in options.items()}
         return self.func(data_dir=data_dir, **kwargs)
 
@@ -94,6 +116,7 @@ def register_loader(
     download: str | None = None,
     has_corpus_split: bool = False,
     needs_data_dir: bool = True,
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None,
 ) -> Callable[[LoaderFunc], LoaderFunc]:
     """Decorator: register ``func(data_dir, **options) -> LoadedData`` under ``name``."""
 
@@ -109,6 +132,7 @@ def register_loader(
             download=download,
             has_corpus_split=has_corpus_split,
             needs_data_dir=needs_data_dir,
+            check=check,
         )
         return func
 

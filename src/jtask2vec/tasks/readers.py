@@ -84,6 +84,13 @@ def iter_lines(path: Path, encoding: str = "utf-8", what: str = "file") -> Itera
                 pending += decoder.decode(raw, final=not raw)
             except UnicodeDecodeError as exc:
                 bad = raw[exc.start] if exc.start < len(raw) else 0
+                kind = binary_kind(path)
+                if kind is not None:
+                    raise DataError(
+                        f"{kind}, not a text file",
+                        path=path,
+                        hint="save it as CSV or TSV (UTF-8) and read that file",
+                    ) from None
                 raise DataError(
                     f"not valid {encoding} text (byte 0x{bad:02x} at offset {offset + exc.start})",
                     path=path,
@@ -240,6 +247,7 @@ def column_index(header: list[str] | None, column: str | int, path: Path) -> int
             path=path,
             line=1,
             field=str(column),
+            hint=delimiter_hint(header),
         )
     return header.index(str(column))
 
@@ -258,3 +266,32 @@ def check_text(text: str, path: Path | str, line: int | None, field: str) -> str
     if not text.strip():
         raise DataError("empty text", path=path, line=line, field=field)
     return text
+
+
+# The first bytes of files people rename to .csv: (magic, what it is).
+_BINARY_MAGIC = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def binary_kind(path: Path) -> str | None:
+    """What a binary file is, from its first bytes, when it is a kind people rename to .csv."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return None
+    return next((what for magic, what in _BINARY_MAGIC if head.startswith(magic)), None)
+
+
+def delimiter_hint(header: list[str]) -> str | None:
+    """A hint when the header is one field that holds another delimiter (a TSV read as CSV ...)."""
+    if len(header) != 1:
+        return None
+    for char, name, loader in (("\t", "tab", "tsv"), (";", "semicolon", None), (",", "comma", "csv")):
+        if char in header[0]:
+            via = f"the {loader} loader, or " if loader else ""
+            return f"the header is one field with {name}s in it: read the file with {via}delimiter={char!r}"
+    return None
