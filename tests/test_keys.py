@@ -58,6 +58,7 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "probe.max_length": (24, ALL),
     "training.epochs": (2, TRAINING),
     "training.learning_rate": (1e-4, TRAINING),
+    "training.head_learning_rate": (1e-2, TRAINING),
     "training.batch_size": (8, TRAINING),
     "training.eval_batch_size": (64, TRAINING),
     "training.warmup_ratio": (0.2, TRAINING),

@@ -58,6 +58,20 @@ def stage_key(stage: str, payload: Mapping[str, Any]) -> str:
     return content_key({"stage": stage, "stage_version": STAGE_VERSIONS[stage], "inputs": dict(payload)})
 
 
+# Training fields added after stores were filled, with the default that reproduces the earlier recipe
+# exactly: left out of the key while at that default, so fine-tunes stored before them stay valid.
+LATER_TRAINING_FIELDS: dict[str, Any] = {"head_learning_rate": None}
+
+
+def training_payload(training: TrainingConfig) -> dict[str, Any]:
+    """The fine-tune key's view of ``training``: every field, less later fields at their old default."""
+    payload = training.model_dump(mode="json")
+    for name, default in LATER_TRAINING_FIELDS.items():
+        if name in payload and payload[name] == default:
+            del payload[name]
+    return payload
+
+
 def probe_identity(probe: ProbeIdentity) -> dict[str, Any]:
     return {"probe": probe.fingerprint, "pooling": probe.pooling, "max_length": int(probe.max_length)}
 
@@ -73,7 +87,7 @@ def finetune_key(
             "task": task.name,
             "data": task.data_hash,
             **probe_identity(probe),
-            "training": training,
+            "training": training_payload(training),
             "seed": int(seed),
             "init_from": init_from,
         },
