@@ -160,3 +160,22 @@ def test_tokenizer_ids_equal_the_bin_unigram_on_every_corpus_text(probe, shared_
     typed = [e.ids for e in reference.encode_batch([_bin_normalise("query: " + t, table) for t in sample])]
     templated = [e.ids[1:-1] for e in exported.encode_batch(sample)]
     assert templated == typed
+
+
+def test_hub_variant_gets_the_same_prefix_and_another_fingerprint(probe, tmp_path, monkeypatch):
+    """``me5-small:hub`` (here: a folder standing in for the hub id, with the tokenizer as published,
+    no prefix) tokenises like ``me5-small`` and never shares its fingerprint."""
+    folder = me5.me5_folder()
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).symlink_to(folder / name)
+    (tmp_path / "tokenizer.json").write_bytes(me5.tokenizer_file().read_bytes())
+    (tmp_path / "tokenizer_config.json").write_text((folder / "tokenizer_config.json").read_text())
+    monkeypatch.setattr(me5, "HUB_ID", str(tmp_path))
+    hub = load_probe("me5-small:hub")
+    assert hub.fingerprint != probe.fingerprint and hub.fingerprint.endswith("+query:")
+    assert hub.card == me5.HUB_CARD and hub.pooling == "mean"
+    assert hub.tokenizer(SENTENCES)["input_ids"] == probe.tokenizer(SENTENCES)["input_ids"]
+    assert (
+        hub.tokenizer(SENTENCES[0], SENTENCES[1])["input_ids"]
+        == probe.tokenizer(SENTENCES[0], SENTENCES[1])["input_ids"]
+    )
