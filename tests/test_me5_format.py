@@ -178,6 +178,9 @@ def test_converted_folder_equals_the_e5_forward_float64(synthetic, tmp_path):
     folder, _, values = synthetic
     out = export_me5(tmp_path / "bert", folder / "model.bin", folder / "tokenizer.json")
     assert json.loads((out / "config.json").read_text())["architectures"] == ["BertModel"]
+    # a second process converting at the same time: its copy is dropped, the first one stays
+    assert export_me5(out, folder / "model.bin", folder / "tokenizer.json") == out
+    assert [p.name for p in tmp_path.iterdir()] == ["bert"]
     probe = load_probe(str(out))
     ids = probe.tokenizer("あいう あ")["input_ids"]
     prefix = probe.tokenizer(PREFIX, add_special_tokens=False)["input_ids"]

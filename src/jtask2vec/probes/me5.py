@@ -181,10 +181,12 @@ def export_me5(target: Path, weights: Path, tokenizer_json: Path, card: dict[str
             "card": card or CARD,
         }
         (stage / "SOURCE.json").write_text(json.dumps(source, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        if target.exists():
-            shutil.rmtree(stage)
-        else:
+        try:
             os.replace(stage, target)
+        except OSError:  # another process published it first (a non-empty folder is never replaced)
+            if not (target / "model.safetensors").is_file():
+                raise
+            shutil.rmtree(stage)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
