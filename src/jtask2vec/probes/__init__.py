@@ -2,6 +2,8 @@
 
 ``load_probe(ProbeConfig(name=...))`` accepts
 - ``ja-imitator``: the offline default (see :mod:`jtask2vec.probes.imitator`);
+- ``me5-small``: multilingual-e5-small, offline from two PyPI wheels (:mod:`jtask2vec.probes.me5`);
+  ``me5-small:hub``: its fp32 original from the hub;
 - ``tiny-random-bert`` or ``tiny-random-bert:SEED``: a seeded random BERT for tests;
 - a local model folder or a hub id (``tohoku-nlp/bert-base-japanese-v3`` needs the ``ja`` extra).
 """
@@ -24,7 +26,7 @@ from jtask2vec.config import ProbeConfig
 from jtask2vec.errors import ProbeError
 
 Pooling = Literal["cls", "mean"]
-BUILTIN_PROBES = ("ja-imitator", "tiny-random-bert")
+BUILTIN_PROBES = ("ja-imitator", "me5-small", "tiny-random-bert")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Probe:
     pooling: Pooling
     max_length: int
     fingerprint: str  # identifies the exact pretrained weights (store keys use it)
+    card: dict[str, str] | None = None  # what the probe is, licence, input convention (for the report)
 
     @property
     def hidden_size(self) -> int:
@@ -94,6 +97,7 @@ def load_probe(config: ProbeConfig | str) -> Probe:
     if isinstance(config, str):
         config = ProbeConfig(name=config)
     name = config.name
+    card = None
     if name == "tiny-random-bert" or name.startswith("tiny-random-bert:"):
         from jtask2vec.probes.tiny import tiny_random_bert
 
@@ -101,10 +105,19 @@ def load_probe(config: ProbeConfig | str) -> Probe:
         encoder, tokenizer = tiny_random_bert(seed=seed)
         fingerprint = f"tiny-random-bert-seed{seed}"
     else:
+        fingerprint = None
         if name == "ja-imitator":
             from jtask2vec.probes.imitator import imitator_folder
 
             source: str | Path = imitator_folder()
+        elif name in ("me5-small", "me5-small:hub"):
+            from jtask2vec.probes import me5
+
+            card = me5.CARD if name == me5.NAME else me5.HUB_CARD
+            if name == me5.NAME:
+                source, fingerprint = me5.me5_folder(), me5.me5_fingerprint()
+            else:
+                source = me5.HUB_ID
         else:
             source = Path(name).expanduser() if Path(name).expanduser().is_dir() else name
         try:
@@ -118,7 +131,15 @@ def load_probe(config: ProbeConfig | str) -> Probe:
             hint = " (HF_HUB_OFFLINE=1: only local folders and cached models load)" if offline else ""
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ProbeError(f"cannot load probe {name!r}{hint}: {first_line}") from None
-        if isinstance(source, Path):
+        if name == "me5-small:hub":
+            from jtask2vec.probes import me5
+
+            me5.with_prefix(tokenizer.backend_tokenizer)
+            revision = config.revision or getattr(encoder.config, "_commit_hash", None) or "main"
+            fingerprint = f"{me5.HUB_ID}@{revision}+{me5.PREFIX}"
+        elif fingerprint is not None:
+            pass
+        elif isinstance(source, Path):
             fingerprint = f"{source.name}-{_folder_fingerprint(source)}"
         else:
             revision = config.revision or getattr(encoder.config, "_commit_hash", None) or "main"
@@ -127,11 +148,14 @@ def load_probe(config: ProbeConfig | str) -> Probe:
     if tokenizer.pad_token is None:
         raise ProbeError(f"probe {name!r}: its tokenizer has no padding token")
     limit = getattr(encoder.config, "max_position_embeddings", None) or config.max_length
+    # e5 was trained with mean pooling: ``auto`` means mean for it (its <s> would otherwise mean [CLS])
+    pooling = "mean" if card is not None and config.pooling == "auto" else config.pooling
     return Probe(
         name=name,
         encoder=encoder,
         tokenizer=tokenizer,
-        pooling=resolve_pooling(config.pooling, tokenizer),
+        pooling=resolve_pooling(pooling, tokenizer),
         max_length=min(config.max_length, int(limit)),
         fingerprint=fingerprint,
+        card=card,
     )

