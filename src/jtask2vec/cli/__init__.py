@@ -16,6 +16,7 @@ from jtask2vec.cli import pipeline as _pipeline  # noqa: F401  isort: skip
 from jtask2vec.cli import store as _store  # noqa: F401  isort: skip
 from jtask2vec.cli import compare as _compare  # noqa: F401  isort: skip
 from jtask2vec.cli import zoo as _zoo  # noqa: F401  isort: skip
+from jtask2vec.cli import rank as _rank  # noqa: F401  isort: skip
 
 
 def main() -> None:

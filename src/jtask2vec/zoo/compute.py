@@ -114,8 +114,9 @@ def finetune_target(
 def embed_target(
     task: Task, probe: Probe, training: TrainingConfig, fisher: FisherConfig, seed: int,
     store: ArtifactStore, *, progress: bool = False,
-) -> np.ndarray:  # fmt: skip
-    """The target's task vector exactly as a suite run would compute it (fine-tune, then Fisher), cached."""
+) -> tuple[FinetuneResult, np.ndarray]:  # fmt: skip
+    """The target's fine-tune and task vector exactly as a suite run computes them (fine-tune, then
+    Fisher), cached."""
     from jtask2vec.checkpoints import load_finetuned
     from jtask2vec.embedding import TaskEmbedding, embed_task
 
@@ -130,7 +131,7 @@ def embed_target(
         )
         emb.save(stage)
 
-    return TaskEmbedding.load(store.get_or_create(EMBEDDING_KIND, key, build)).vector
+    return result, TaskEmbedding.load(store.get_or_create(EMBEDDING_KIND, key, build)).vector
 
 
 def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
