@@ -22,6 +22,7 @@ from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.registry import load_task, task_spec
 from jtask2vec.zoo import TargetOptions, Zoo, add_zoo, build_zoo, rank_zoo_target
 from jtask2vec.zoo.manifest import MANIFEST_FILE
+from jtask2vec.zoo.overlap import text_hashes
 from jtask2vec.zoo.verify import NO_TRANSFER
 
 pytestmark = pytest.mark.slow
@@ -86,17 +87,21 @@ def ranked(built, target_csv):
 def test_build_writes_a_self_contained_checksummed_zoo(built) -> None:
     zoo, runs = built
     manifest = json.loads((zoo.root / MANIFEST_FILE).read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 1 and manifest["jtask2vec_version"] == jtask2vec.__version__
+    assert manifest["format_version"] == 2 and manifest["jtask2vec_version"] == jtask2vec.__version__
     recipe = manifest["recipe"]
     assert recipe["probe"]["fingerprint"] == "tiny-random-bert-seed0"
     assert recipe["probe"]["pooling"] == "cls" and recipe["probe"]["max_length"] == 128
     assert recipe["fisher"]["max_examples"] == 24 and recipe["training"]["epochs"] == 3
+    assert recipe["source_regime"] == recipe["target_regime"] == {"train_size": None}
+    assert json.loads((zoo.root / "recipe.json").read_text(encoding="utf-8")) == recipe
     assert [e["name"] for e in manifest["entries"]] == ["hotel", "food", "news"]
     files = {p.relative_to(zoo.root).as_posix() for p in zoo.root.rglob("*") if p.is_file()}
     assert files - {MANIFEST_FILE} == set(manifest["files"])
     hotel = zoo.entry("hotel")
     assert hotel.language == "ja" and hotel.size == 120 and hotel.label_names == ["negative", "positive"]
     assert hotel.licence and hotel.source and len(hotel.data_hash) == 64
+    source = load_task(task_spec("synthetic", "hotel", n=120, seed=1, style="hotel"))
+    assert zoo.texts(hotel) == text_hashes(source.inputs) and hotel.n_texts == len(zoo.texts(hotel))
     store = ArtifactStore(runs / "store")
     for seed in (0, 1):
         # the zoo's vector is the suite run's embedding of that checkpoint, and its checkpoint is a copy
@@ -205,23 +210,26 @@ def test_rank_values_are_the_distances_of_the_embeddings(ranked, built) -> None:
         for k in store.keys("embedding")
         if TaskEmbedding.load(store.path("embedding", k)).meta["task"] == "mine"
     ]
-    assert sorted(e.meta["seed"] for e in targets) == [0, 1]
+    assert sorted(e.meta["seed"] for e in targets) == [0, 1, 2]  # the target's seeds, by default 3
     for distance in DISTANCES:
-        per_seed = []
+        per_pair = []  # every target seed against every zoo seed
         for emb in sorted(targets, key=lambda e: e.meta["seed"]):
-            seed = emb.meta["seed"]
-            vectors = {e.name: zoo.vector(e, seed) for e in zoo.entries} | {"mine": emb.vector}
-            t0 = zoo.trivial_vector(zoo.entries[0].trivial, seed)
-            per_seed.append(distance_matrix(vectors, distance, trivial=t0)["mine"])
-        want = pd.concat(per_seed, axis=1).mean(axis=1)
+            for seed in (0, 1):
+                vectors = {e.name: zoo.vector(e, seed) for e in zoo.entries} | {"mine": emb.vector}
+                t0 = zoo.trivial_vector(zoo.entries[0].trivial, seed)
+                per_pair.append(distance_matrix(vectors, distance, trivial=t0)["mine"])
+        want = pd.concat(per_pair, axis=1).mean(axis=1)
         got = table.set_index("source")[f"task2vec:{distance}"]
         for source in ("hotel", "food", "news"):
             assert got[source] == pytest.approx(want[source], rel=1e-12, abs=1e-15)
     ranks = table[[f"rank:task2vec:{d}" for d in DISTANCES]].mean(axis=1)
-    assert list(table["mean_rank"]) == sorted(table["mean_rank"]) and np.allclose(ranks, table["mean_rank"])
+    assert np.allclose(ranks, table["mean_rank"])
+    assert list(table["top"]) == sorted(table["top"], reverse=True) and table["top"].sum() == 6
+    assert (table["pairs"] == 6).all() and (table["pair_rank_low"] <= table["pair_rank"]).all()
     assert table["logme"].notna().all()
     assert ranked.recommended == table["source"].iloc[0]
-    assert ranked.recommendation_line().startswith(f"Recommendation: start from {ranked.recommended!r}")
+    line = ranked.recommendation_line()
+    assert line.startswith(f"Recommendation: start from {ranked.recommended!r}") == ranked.verdict.clear
 
 
 def test_rank_leaves_out_the_target_itself(built, tmp_path: Path) -> None:
@@ -237,9 +245,10 @@ def test_verify_runs_the_top_sources_and_the_baseline(ranked, built) -> None:
     top2 = list(ranked.table["source"])[:2]
     assert v.recommended == top2[0]
     assert sorted(v.runs["source"].unique()) == sorted([NO_TRANSFER, *top2])
-    assert len(v.runs) == 2 * 3  # (baseline + 2 sources) x 2 seeds
+    assert len(v.runs) == 3 * 3  # (baseline + 2 sources) x 3 target seeds
     assert [c.b for c in v.comparisons] == [NO_TRANSFER, top2[1]]
-    for c in v.comparisons:  # two seeds: a t-interval around the paired mean difference
+    assert v.test_size == 24 and not v.judgeable  # 24 test examples: not enough to judge
+    for c in v.comparisons:  # three seeds: a t-interval around the paired mean difference
         a = v.runs[v.runs["source"] == c.a].set_index("seed")["accuracy"]
         b = v.runs[v.runs["source"] == c.b].set_index("seed")["accuracy"]
         assert c.mean == pytest.approx(float((a - b).mean()))
@@ -267,16 +276,20 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert payload["format"] == "jtask2vec-rank/1"
+    assert payload["format"] == "jtask2vec-rank/2"
     assert set(payload) == {
-        "format", "target", "zoo", "seeds", "selectors", "sources", "agreement", "recommendation",
-        "excluded", "verify",
+        "format", "target", "zoo", "seeds", "zoo_seeds", "selectors", "sources", "agreement", "verdict",
+        "recommendation", "excluded", "overlap", "cost", "verify",
     }  # fmt: skip
     assert payload["target"]["name"] == "mine" and payload["target"]["size"] == 120
     first = payload["sources"][0]
-    assert set(first) == {"source", "kind", "size", "scores", "ranks", "mean_rank"}
+    assert set(first) == {
+        "source", "kind", "size", "scores", "score_ranges", "ranks", "mean_rank", "pair_rank",
+        "pair_rank_range", "top", "pairs",
+    }  # fmt: skip
     assert set(first["scores"]) == set(payload["selectors"])
-    assert payload["recommendation"]["source"] == first["source"]
+    assert payload["verdict"]["most_often_top"] == first["source"]
+    assert payload["recommendation"]["source"] in (first["source"], None)
     assert payload["agreement"]["distances"] == 5
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--csv"])
     assert result.exit_code == 0, result.output

@@ -230,6 +230,10 @@ def _cell(value, fmt: str) -> str:
     return "–" if value is None or math.isnan(float(value)) else fmt.format(float(value))
 
 
+def _seeds(n: int) -> str:
+    return "1 seed" if n == 1 else f"{n} seeds"
+
+
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
@@ -253,7 +257,7 @@ def print_target(facts: dict) -> None:
         lo, hi = ft["accuracy_range"]
         m = ft["majority_class"]
         _say(
-            f"  own fine-tune, {len(ft['seeds'])} seed(s), test {ft['test_size']}: accuracy "
+            f"  own fine-tune, {_seeds(len(ft['seeds']))}, test {ft['test_size']}: accuracy "
             f"{ft['accuracy']:.3f} ({lo:.3f}–{hi:.3f}), macro-F1 {ft['macro_f1']:.3f}; majority class "
             f"{m['label']!r}: {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}"
         )

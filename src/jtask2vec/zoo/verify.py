@@ -85,7 +85,8 @@ class Verification:
 
     def basis(self) -> str:
         """One line: the test size, the number of seeds, the interval, and whether that is enough."""
-        line = f"Verification: test split of {self.test_size} examples, {self.seeds} seed(s), " + (
+        seeds = "1 seed" if self.seeds == 1 else f"{self.seeds} seeds"
+        line = f"Verification: test split of {self.test_size} examples, {seeds}, " + (
             f"{round(100 * self.confidence)}% t-intervals over seeds" if self.seeds >= 2 else "no interval"
         )
         if not self.judgeable:
