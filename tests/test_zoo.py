@@ -21,7 +21,8 @@ from jtask2vec.errors import ConfigError, DataError, ProbeError
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.registry import load_task, task_spec
 from jtask2vec.zoo import TargetOptions, Zoo, add_zoo, build_zoo, rank_zoo_target
-from jtask2vec.zoo.manifest import MANIFEST_FILE
+from jtask2vec.zoo.integrity import RECIPE_FILE, manifest_digest
+from jtask2vec.zoo.manifest import MANIFEST_FILE, checksum_tree
 from jtask2vec.zoo.overlap import text_hashes
 from jtask2vec.zoo.verify import NO_TRANSFER
 
@@ -147,9 +148,23 @@ def test_show_lists_the_entries(built) -> None:
 
 
 def _edited_copy(zoo: Zoo, folder: Path, edit) -> Path:
+    """A copy of the zoo as if built with the edited manifest: the entries' meta.json, recipe.json, the
+    checksums and zoo.json's own checksum all made to agree (zoo.json alone edited is refused on load)."""
     copy = Path(shutil.copytree(zoo.root, folder))
     manifest = json.loads((copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     edit(manifest)
+    recipe = manifest["recipe"]
+    for meta_file in copy.glob("tasks/*/seed-*/*/meta.json"):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        if meta_file.parent.name == "embedding":
+            meta.update(probe=recipe["probe"]["fingerprint"], max_length=recipe["probe"]["max_length"],
+                        fisher_config=recipe["fisher"])  # fmt: skip
+        else:
+            meta.update(probe_fingerprint=recipe["probe"]["fingerprint"], training=recipe["training"])
+        meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    (copy / RECIPE_FILE).write_text(json.dumps(recipe), encoding="utf-8")
+    manifest["files"] = checksum_tree(copy)
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     return copy
 

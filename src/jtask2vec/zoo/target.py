@@ -62,11 +62,7 @@ def check_target_file(path: Path) -> str:
         raise ConfigError(f"{where} {path}: is a folder, not a data file (give a .csv, .tsv or .jsonl file)")
     loader = FILE_LOADERS.get(path.suffix.lower())
     if not path.exists():
-        hint = (
-            ""
-            if path.suffix
-            else "; a registered task is named with --target-task NAME (see `jtask2vec tasks`)"
-        )
+        hint = "" if path.suffix else "; name a registered task with --target-task (see `jtask2vec tasks`)"
         raise ConfigError(f"{where} {path}: no such file{hint}")
     if not path.is_file():
         raise ConfigError(f"{where} {path}: not a regular file")
