@@ -44,6 +44,10 @@ def test_verdict_threshold() -> None:
     assert line == "Recommendation: start from 'chabsa' — top in 5 of 6 (seed × zoo-seed) pairs"
     assert Verdict("a", 3, 6, "b", 3).line().startswith("No clear pick: the top source changes")
     assert "--seeds 3" in Verdict("a", 1, 1, None, 0).line()
+    # randomly labelled data: the probe learns nothing, so even a stable top is no recommendation
+    unlearned = Verdict("a", 6, 6, "b", 0, learned=False)
+    assert unlearned.stable and not unlearned.clear and unlearned.category == "no clear pick"
+    assert unlearned.line().startswith("No clear pick: the probe did not learn the target")
 
 
 def test_source_stability_counts_top_picks_per_pair() -> None:

@@ -77,7 +77,7 @@ class TargetRanking:
 
     @property
     def verdict(self) -> Verdict:
-        return verdict(self.table)
+        return verdict(self.table, learned=bool(self.target.get("fine_tune", {}).get("learned", True)))
 
     @property
     def recommended(self) -> str:

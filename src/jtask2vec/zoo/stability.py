@@ -10,8 +10,10 @@ distance with its range, and in how many pairs it is the top pick. Label polarit
 and the Fisher sample all act as noise on a single ranking; the pairs show how much.
 
 Verdict: a *clear pick* is the source that is top in at least :data:`CLEAR_PICK_SHARE` of at least
-:data:`MIN_PAIRS` pairs; otherwise "no clear pick". The pairs that share a target seed (or a zoo seed)
-are not independent, so the share is a description of stability, not a test.
+:data:`MIN_PAIRS` pairs, for a target the probe learned (:mod:`jtask2vec.zoo.describe`); otherwise "no
+clear pick" (randomly labelled data, which the probe cannot learn, never gets a recommendation). The
+pairs that share a target seed (or a zoo seed) are not independent, so the share is a description of
+stability, not a test.
 """
 
 from __future__ import annotations
@@ -66,10 +68,15 @@ class Verdict:
     pairs: int
     runner_up: str | None
     runner_up_top: int
+    learned: bool = True  # the target's own fine-tune beat the majority class
+
+    @property
+    def stable(self) -> bool:
+        return self.pairs >= MIN_PAIRS and self.top >= math.ceil(CLEAR_PICK_SHARE * self.pairs - 1e-9)
 
     @property
     def clear(self) -> bool:
-        return self.pairs >= MIN_PAIRS and self.top >= math.ceil(CLEAR_PICK_SHARE * self.pairs - 1e-9)
+        return self.learned and self.stable
 
     @property
     def category(self) -> str:
@@ -81,7 +88,12 @@ class Verdict:
     def line(self) -> str:
         if self.clear:
             return f"Recommendation: start from {self.source!r} — {self.support()}"
-        if self.pairs < MIN_PAIRS:
+        if not self.learned:
+            why = (
+                "the probe did not learn the target (see the warning), so its distances say little; "
+                f"{self.source!r} was {self.support()}"
+            )
+        elif self.pairs < MIN_PAIRS:
             why = f"{self.pairs} (seed × zoo-seed) pair(s) cannot show a stable top (use --seeds 3 or more)"
         else:
             why = f"the top source changes with the seed: {self.source!r} {self.support()}"
@@ -96,11 +108,13 @@ class Verdict:
             "most_often_top": self.source,
             "top": self.top,
             "pairs": self.pairs,
+            "stable": self.stable,
+            "target_learned": self.learned,
             "threshold": {"share": CLEAR_PICK_SHARE, "min_pairs": MIN_PAIRS},
         }
 
 
-def verdict(table: pd.DataFrame) -> Verdict:
+def verdict(table: pd.DataFrame, *, learned: bool = True) -> Verdict:
     """The verdict of a table ordered by ``top`` (descending), as :func:`order` leaves it."""
     first = table.iloc[0]
     second = table.iloc[1] if len(table) > 1 else None
@@ -110,6 +124,7 @@ def verdict(table: pd.DataFrame) -> Verdict:
         pairs=int(first["pairs"]),
         runner_up=None if second is None else str(second["source"]),
         runner_up_top=0 if second is None else int(second["top"]),
+        learned=learned,
     )
 
 
