@@ -134,6 +134,36 @@ def embed_target(
     return result, TaskEmbedding.load(store.get_or_create(EMBEDDING_KIND, key, build)).vector
 
 
+def embed_target_seeds(
+    task: Task, probe: Probe, probe_config, training: TrainingConfig, fisher: FisherConfig,
+    seeds: list[int], store: ArtifactStore, *, executor=None,
+) -> list[tuple[FinetuneResult, np.ndarray]]:  # fmt: skip
+    """:func:`embed_target` for several seeds at once: the fine-tunes and embeddings are scheduler jobs
+    (worker processes of ``workers: auto`` by default, so seeds run in parallel), with the same store keys."""
+    from jtask2vec.config import ExecutorConfig
+    from jtask2vec.embedding import TaskEmbedding
+    from jtask2vec.executors import make_executor
+    from jtask2vec.jobs import EmbeddingJob, from_pretrained
+    from jtask2vec.scheduler import run_jobs
+    from jtask2vec.stages import WorkInputs, run_job
+    from jtask2vec.transfer import stored_result
+
+    planned = []
+    for seed in seeds:
+        finetune = from_pretrained(task, seed, training, probe)
+        key = keys.embedding_key(finetune.key, fisher, probe, seed)
+        planned.append((finetune, EmbeddingJob(task.name, int(seed), finetune.key, fisher, key)))
+    jobs = [job for pair in planned for job in pair]
+    device = "auto"
+    inputs = WorkInputs({task.name: task}, probe_config, str(store.root), device)
+    config = executor or ExecutorConfig()
+    run_jobs(jobs, store, lambda n: make_executor(config, run_job, inputs, device, at_most=n))
+    return [
+        (stored_result(store, ft.key), TaskEmbedding.load(store.path(EMBEDDING_KIND, emb.key)).vector)
+        for ft, emb in planned
+    ]
+
+
 def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
     """Copy a zoo checkpoint into ``store`` under its original key, so it can serve as ``init_from``."""
 

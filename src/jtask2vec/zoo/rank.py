@@ -270,10 +270,10 @@ def rank_zoo_target(
     store = ArtifactStore(Path(runs_dir) / "store")
     training = recipe.target_embedding_training
     rows, results = [], []
-    for seed in seeds:
-        result, target_vector = compute.embed_target(
-            task, probe, training, recipe.fisher, seed, store, progress=progress
-        )
+    embedded = compute.embed_target_seeds(
+        task, probe, recipe.probe.config, training, recipe.fisher, seeds, store
+    )
+    for seed, (result, target_vector) in zip(seeds, embedded, strict=True):
         results.append(result)
         for zoo_seed in recipe.seeds:
             sources = np.stack([zoo.vector(e, zoo_seed) for e in candidates])
