@@ -312,10 +312,11 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     assert list(frame["source"]) == [s["source"] for s in payload["sources"]]
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--verify", "2"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
-    assert "Recommendation: start from" in result.output and "…" not in result.output
-    assert "t2v:asym = task2vec:asymmetric" in result.output
-    assert "Verification" in result.output and "(no transfer)" in result.output
-    assert "t-interval over seeds" in result.output or "no clear difference" in result.output
+    text = " ".join(result.output.split())  # lines wrap at 80 columns
+    assert ("Recommendation: start from" in text or "No clear pick" in text) and "…" not in text
+    assert "t2v:asym = task2vec:asymmetric" in text
+    assert "Verification" in text and "(no transfer)" in text
+    assert "t-interval over seeds" in text or "no clear difference" in text
 
 
 def test_rank_on_sentence_pairs(built, tmp_path: Path) -> None:
