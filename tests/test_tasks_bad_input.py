@@ -44,7 +44,8 @@ def test_missing_user_file(tmp_path: Path) -> None:
 def test_wrong_encoding(tmp_path: Path) -> None:
     path = tmp_path / "sjis.csv"
     path.write_bytes("text,label\n良い,pos\n悪い,neg\n".encode("shift_jis"))
-    _fails(["tasks", "show", "csv", "-o", f"path={path}"], f"{path}:2", "field 'encoding'", "utf-8")
+    args = ["tasks", "show", "csv", "-o", f"path={path}", "-o", "encoding=utf-8"]
+    _fails(args, f"{path}:2", "field 'encoding'", "utf-8")  # an explicit encoding is never second-guessed
 
 
 def test_missing_column(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ from jtask2vec.errors import ConfigError, DataError, ProbeError
 from jtask2vec.store import ArtifactStore
 from jtask2vec.tasks.registry import load_task, task_spec
 from jtask2vec.zoo import TargetOptions, Zoo, add_zoo, build_zoo, rank_zoo_target
-from jtask2vec.zoo.manifest import MANIFEST_FILE
+from jtask2vec.zoo.integrity import RECIPE_FILE, manifest_digest
+from jtask2vec.zoo.manifest import MANIFEST_FILE, checksum_tree
+from jtask2vec.zoo.overlap import text_hashes
 from jtask2vec.zoo.verify import NO_TRANSFER
 
 pytestmark = pytest.mark.slow
@@ -87,17 +89,21 @@ def ranked(built, target_csv):
 def test_build_writes_a_self_contained_checksummed_zoo(built) -> None:
     zoo, runs = built
     manifest = json.loads((zoo.root / MANIFEST_FILE).read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 1 and manifest["jtask2vec_version"] == jtask2vec.__version__
+    assert manifest["format_version"] == 2 and manifest["jtask2vec_version"] == jtask2vec.__version__
     recipe = manifest["recipe"]
     assert recipe["probe"]["fingerprint"] == "tiny-random-bert-seed0"
     assert recipe["probe"]["pooling"] == "cls" and recipe["probe"]["max_length"] == 128
     assert recipe["fisher"]["max_examples"] == 24 and recipe["training"]["epochs"] == 3
+    assert recipe["source_regime"] == recipe["target_regime"] == {"train_size": None}
+    assert json.loads((zoo.root / "recipe.json").read_text(encoding="utf-8")) == recipe
     assert [e["name"] for e in manifest["entries"]] == ["hotel", "food", "news"]
     files = {p.relative_to(zoo.root).as_posix() for p in zoo.root.rglob("*") if p.is_file()}
     assert files - {MANIFEST_FILE} == set(manifest["files"])
     hotel = zoo.entry("hotel")
     assert hotel.language == "ja" and hotel.size == 120 and hotel.label_names == ["negative", "positive"]
     assert hotel.licence and hotel.source and len(hotel.data_hash) == 64
+    source = load_task(task_spec("synthetic", "hotel", n=120, seed=1, style="hotel"))
+    assert zoo.texts(hotel) == text_hashes(source.inputs) and hotel.n_texts == len(zoo.texts(hotel))
     store = ArtifactStore(runs / "store")
     for seed in (0, 1):
         # the zoo's vector is the suite run's embedding of that checkpoint, and its checkpoint is a copy
@@ -143,9 +149,23 @@ def test_show_lists_the_entries(built) -> None:
 
 
 def _edited_copy(zoo: Zoo, folder: Path, edit) -> Path:
+    """A copy of the zoo as if built with the edited manifest: the entries' meta.json, recipe.json, the
+    checksums and zoo.json's own checksum all made to agree (zoo.json alone edited is refused on load)."""
     copy = Path(shutil.copytree(zoo.root, folder))
     manifest = json.loads((copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     edit(manifest)
+    recipe = manifest["recipe"]
+    for meta_file in copy.glob("tasks/*/seed-*/*/meta.json"):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        if meta_file.parent.name == "embedding":
+            meta.update(probe=recipe["probe"]["fingerprint"], max_length=recipe["probe"]["max_length"],
+                        fisher_config=recipe["fisher"])  # fmt: skip
+        else:
+            meta.update(probe_fingerprint=recipe["probe"]["fingerprint"], training=recipe["training"])
+        meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    (copy / RECIPE_FILE).write_text(json.dumps(recipe), encoding="utf-8")
+    manifest["files"] = checksum_tree(copy)
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     return copy
 
@@ -206,23 +226,26 @@ def test_rank_values_are_the_distances_of_the_embeddings(ranked, built) -> None:
         for k in store.keys("embedding")
         if load_embedding(store.path("embedding", k)).meta["task"] == "mine"
     ]
-    assert sorted(e.meta["seed"] for e in targets) == [0, 1]
+    assert sorted(e.meta["seed"] for e in targets) == [0, 1, 2]  # the target's seeds, by default 3
     for distance in DISTANCES:
-        per_seed = []
+        per_pair = []  # every target seed against every zoo seed
         for emb in sorted(targets, key=lambda e: e.meta["seed"]):
-            seed = emb.meta["seed"]
-            vectors = {e.name: zoo.vector(e, seed) for e in zoo.entries} | {"mine": emb.vector}
-            t0 = zoo.trivial_vector(zoo.entries[0].trivial, seed)
-            per_seed.append(distance_matrix(vectors, distance, trivial=t0)["mine"])
-        want = pd.concat(per_seed, axis=1).mean(axis=1)
+            for seed in (0, 1):
+                vectors = {e.name: zoo.vector(e, seed) for e in zoo.entries} | {"mine": emb.vector}
+                t0 = zoo.trivial_vector(zoo.entries[0].trivial, seed)
+                per_pair.append(distance_matrix(vectors, distance, trivial=t0)["mine"])
+        want = pd.concat(per_pair, axis=1).mean(axis=1)
         got = table.set_index("source")[f"task2vec:{distance}"]
         for source in ("hotel", "food", "news"):
             assert got[source] == pytest.approx(want[source], rel=1e-12, abs=1e-15)
     ranks = table[[f"rank:task2vec:{d}" for d in DISTANCES]].mean(axis=1)
-    assert list(table["mean_rank"]) == sorted(table["mean_rank"]) and np.allclose(ranks, table["mean_rank"])
+    assert np.allclose(ranks, table["mean_rank"])
+    assert list(table["top"]) == sorted(table["top"], reverse=True) and table["top"].sum() == 6
+    assert (table["pairs"] == 6).all() and (table["pair_rank_low"] <= table["pair_rank"]).all()
     assert table["logme"].notna().all()
     assert ranked.recommended == table["source"].iloc[0]
-    assert ranked.recommendation_line().startswith(f"Recommendation: start from {ranked.recommended!r}")
+    line = ranked.recommendation_line()
+    assert line.startswith(f"Recommendation: start from {ranked.recommended!r}") == ranked.verdict.clear
 
 
 def test_rank_leaves_out_the_target_itself(built, tmp_path: Path) -> None:
@@ -243,9 +266,10 @@ def test_verify_runs_the_top_sources_and_the_baseline(ranked, built) -> None:
     top2 = list(ranked.table["source"])[:2]
     assert v.recommended == top2[0]
     assert sorted(v.runs["source"].unique()) == sorted([NO_TRANSFER, *top2])
-    assert len(v.runs) == 2 * 3  # (baseline + 2 sources) x 2 seeds
+    assert len(v.runs) == 3 * 3  # (baseline + 2 sources) x 3 target seeds
     assert [c.b for c in v.comparisons] == [NO_TRANSFER, top2[1]]
-    for c in v.comparisons:  # two seeds: a t-interval around the paired mean difference
+    assert v.test_size == 24 and not v.judgeable  # 24 test examples: not enough to judge
+    for c in v.comparisons:  # three seeds: a t-interval around the paired mean difference
         a = v.runs[v.runs["source"] == c.a].set_index("seed")["accuracy"]
         b = v.runs[v.runs["source"] == c.b].set_index("seed")["accuracy"]
         assert c.mean == pytest.approx(float((a - b).mean()))
@@ -273,16 +297,20 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert payload["format"] == "jtask2vec-rank/1"
+    assert payload["format"] == "jtask2vec-rank/2"
     assert set(payload) == {
-        "format", "target", "zoo", "seeds", "selectors", "sources", "agreement", "recommendation",
-        "excluded", "flags", "verify",
+        "format", "target", "zoo", "seeds", "zoo_seeds", "selectors", "sources", "agreement", "verdict",
+        "recommendation", "excluded", "flags", "overlap", "cost", "verify",
     }  # fmt: skip
     assert payload["target"]["name"] == "mine" and payload["target"]["size"] == 120
     first = payload["sources"][0]
-    assert set(first) == {"source", "kind", "size", "scores", "ranks", "mean_rank"}
+    assert set(first) == {
+        "source", "kind", "size", "scores", "score_ranges", "ranks", "mean_rank", "pair_rank",
+        "pair_rank_range", "top", "pairs",
+    }  # fmt: skip
     assert set(first["scores"]) == set(payload["selectors"])
-    assert payload["recommendation"]["source"] == first["source"]
+    assert payload["verdict"]["most_often_top"] == first["source"]
+    assert payload["recommendation"]["source"] in (first["source"], None)
     assert payload["agreement"]["distances"] == 5
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--csv"])
     assert result.exit_code == 0, result.output
@@ -290,10 +318,11 @@ def test_rank_cli_json_schema(built, target_csv: Path) -> None:
     assert list(frame["source"]) == [s["source"] for s in payload["sources"]]
     result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--verify", "2"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
-    assert "Recommendation: start from" in result.output and "…" not in result.output
-    assert "t2v:asym = task2vec:asymmetric" in result.output
-    assert "Verification" in result.output and "(no transfer)" in result.output
-    assert "t-interval over seeds" in result.output or "no clear difference" in result.output
+    text = " ".join(result.output.split())  # lines wrap at 80 columns
+    assert ("Recommendation: start from" in text or "No clear pick" in text) and "…" not in text
+    assert "t2v:asym = task2vec:asymmetric" in text
+    assert "Verification" in text and "(no transfer)" in text
+    assert "t-interval over seeds" in text or "no clear difference" in text
 
 
 def test_rank_on_sentence_pairs(built, tmp_path: Path) -> None:
@@ -347,7 +376,7 @@ def test_rank_with_repeated_rows_takes_logme_s_flagged_limit(built, tmp_path: Pa
     assert all(v is not None for s in payload["sources"] for v in s["ranks"].values())
     flags = {(f["selector"], f["flag"]) for f in payload["flags"]}
     assert flags == {("logme", "rank-deficient")}
-    assert len(payload["flags"]) == len(payload["sources"]) * len(payload["seeds"])
+    assert len(payload["flags"]) == len(payload["sources"]) * len(payload["zoo_seeds"])  # LogME: per zoo seed
 
 
 def test_a_selector_that_cannot_score_loses_nothing_else(
@@ -373,4 +402,5 @@ def test_a_selector_that_cannot_score_loses_nothing_else(
     result = CliRunner().invoke(app, [*args, "neg", "--runs-dir", str(runs)], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "Recommendation: start from" in text and "flagged 'failed: logme: planted failure'" in text
+    assert "Recommendation: start from" in text or "No clear pick" in text
+    assert "flagged 'failed: logme: planted failure'" in text

@@ -34,6 +34,8 @@ def test_paired_differences_and_t_intervals() -> None:
 def test_verdicts() -> None:
     assert Comparison("a", "b", -0.1, -0.2, -0.05).verdict == "loses to"
     one_seed = Comparison("a", "b", 0.02, math.nan, math.nan)
-    assert one_seed.verdict.startswith("beats (1 seed")
-    assert "[" not in one_seed.line(0.95)
+    assert one_seed.verdict == "not enough to judge"  # one seed: no interval, no verdict
+    assert "[" not in one_seed.line(0.95) and "not enough to judge" in one_seed.line(0.95)
+    small_test = Comparison("a", "b", 0.2, 0.1, 0.3, judgeable=False)
+    assert small_test.verdict == "not enough to judge" and "[+0.100, +0.300]" in small_test.line(0.95)
     assert "95% t-interval" in Comparison("a", "b", 0.1, 0.05, 0.15).line(0.95)

@@ -17,6 +17,7 @@ from jtask2vec.cli import store as _store  # noqa: F401  isort: skip
 from jtask2vec.cli import compare as _compare  # noqa: F401  isort: skip
 from jtask2vec.cli import zoo as _zoo  # noqa: F401  isort: skip
 from jtask2vec.cli import power as _power  # noqa: F401  isort: skip
+from jtask2vec.cli import rank as _rank  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """Generic loaders: any CSV, TSV or JSON-lines file with a text and a label column.
 
+The encoding is detected unless given (``encoding=auto``, :func:`jtask2vec.tasks.readers.resolve_encoding`:
+UTF-8 with or without BOM, else CP932), and named in the notes when it is not plain UTF-8.
 Label values are mapped to 0/1 by the ``positive``/``negative`` options (comma-separated values), or
 automatically when the file holds exactly two distinct values (sorted; numerically when both are numbers,
 so ``0/1``, ``-1/1``, ``1/2`` and ``neg/pos`` all map the smaller to 0).
@@ -14,7 +16,16 @@ import numpy as np
 
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks.loading import LoadedData, register_loader
-from jtask2vec.tasks.readers import BAD_ROWS, BadRows, cell, check_text, column_index, iter_lines, iter_rows
+from jtask2vec.tasks.readers import (
+    BAD_ROWS,
+    BadRows,
+    cell,
+    check_text,
+    column_index,
+    iter_lines,
+    iter_rows,
+    resolve_encoding,
+)
 
 SPLIT_VALUES = ("train", "dev", "test")
 
@@ -131,6 +142,7 @@ def _finish(
     derivation: str,
     skipped: BadRows,
     pairs: list[str] | None = None,
+    encoding_note: str | None = None,
 ) -> LoadedData:
     if not texts:
         raise DataError("no data rows", path=path)
@@ -138,6 +150,8 @@ def _finish(
     keep = [i for i, y in enumerate(mapped) if y is not None]
     n_dropped = len(mapped) - len(keep)
     notes = [f"{n_dropped} rows dropped by the drop option"] if n_dropped else []
+    if encoding_note:
+        notes.insert(0, encoding_note)
     if skipped.note():
         notes.append(skipped.note())  # type: ignore[arg-type]
     return LoadedData(
@@ -187,6 +201,7 @@ def _read_delimited(
 ) -> LoadedData:
     text_column, label_column, split_column, text_pair_column = columns
     file = resolve_input(path, data_dir)
+    encoding, encoding_note = resolve_encoding(file, encoding)
     skipped = BadRows()
     head, rows = iter_rows(
         file,
@@ -219,7 +234,9 @@ def _read_delimited(
     derivation = f"text = column {text_column!r}, label = column {label_column!r}"
     if text_pair_column:
         derivation += f", text pair = column {text_pair_column!r}"
-    return _finish(file, texts, raw, origins, splits, options, label_column, derivation, skipped, pairs)
+    return _finish(
+        file, texts, raw, origins, splits, options, label_column, derivation, skipped, pairs, encoding_note
+    )
 
 
 def _label_options(
@@ -259,7 +276,7 @@ def load_csv(
     label_names: tuple[str, ...] = (),
     header: bool = True,
     delimiter: str = ",",
-    encoding: str = "utf-8",
+    encoding: str = "auto",
     quoting: str = "minimal",
     multiline: bool = False,
     bad_rows: str = "error",
@@ -306,7 +323,7 @@ def load_tsv(
     drop: tuple[str, ...] = (),
     label_names: tuple[str, ...] = (),
     header: bool = True,
-    encoding: str = "utf-8",
+    encoding: str = "auto",
     quoting: str = "none",
     multiline: bool = False,
     bad_rows: str = "error",
@@ -352,7 +369,7 @@ def load_jsonl(
     negative: tuple[str, ...] = (),
     drop: tuple[str, ...] = (),
     label_names: tuple[str, ...] = (),
-    encoding: str = "utf-8",
+    encoding: str = "auto",
     bad_rows: str = "error",
     text_pair_field: str = "",
 ) -> LoadedData:
@@ -366,6 +383,7 @@ def load_jsonl(
     if bad_rows not in BAD_ROWS:
         raise ConfigError(f"option 'bad_rows' must be 'error' or 'skip', not {bad_rows!r}")
     file = resolve_input(path, data_dir)
+    encoding, encoding_note = resolve_encoding(file, encoding)
     skipped = BadRows()
     texts: list[str] = []
     raw: list[str] = []
@@ -415,4 +433,6 @@ def load_jsonl(
     if text_pair_field:
         derivation += f", text pair = field {text_pair_field!r}"
     options = _label_options(positive, negative, drop, label_names)
-    return _finish(file, texts, raw, origins, splits, options, label_field, derivation, skipped, pairs)
+    return _finish(
+        file, texts, raw, origins, splits, options, label_field, derivation, skipped, pairs, encoding_note
+    )

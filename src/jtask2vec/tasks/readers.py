@@ -63,6 +63,58 @@ def _decoder(path: Path, encoding: str) -> codecs.IncrementalDecoder:
         raise DataError(f"unknown encoding {encoding!r}", path=path, field="encoding") from None
 
 
+AUTO_ENCODING = "auto"
+_CHUNK = 1 << 20
+
+
+def _decodes(handle, encoding: str) -> str | None:
+    """The first few characters if the whole stream decodes strictly with ``encoding``, else None."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    head = ""
+    try:
+        while True:
+            block = handle.read(_CHUNK)
+            text = decoder.decode(block, final=not block)
+            if len(head) < 4096:
+                head += text[:4096]
+            if not block:
+                return head
+            if encoding != "utf-8" and any(c in text for c in "\x00\x01\x02\x03\x04\x05\x06\x07\x08"):
+                return None  # control characters: a binary file or another encoding, not text in it
+    except UnicodeDecodeError:
+        return None
+
+
+def resolve_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
+    """``encoding`` as given, or for ``"auto"`` the detected one and a note for the provenance.
+
+    Detection reads the whole file: UTF-8 when it decodes as UTF-8 (a leading BOM is named in the note and
+    skipped); else CP932 (Shift-JIS as Windows and Excel write it) when it decodes as CP932 without
+    control characters. Anything else is read as UTF-8, so the error names the first undecodable byte.
+    A file starting with a UTF-16 BOM is read as UTF-16. Both UTF-8 and CP932 cannot hold: CP932 text
+    with Japanese characters is practically never valid UTF-8, so the guess is unambiguous.
+    """
+    if encoding.lower() != AUTO_ENCODING:
+        return encoding, None
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise _open_error(path, "file", exc) from None
+    with handle:
+        start = handle.read(4)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", "encoding: UTF-16 (detected from its byte-order mark)"
+        handle.seek(0)
+        if _decodes(handle, "utf-8") is not None:
+            if start.startswith(codecs.BOM_UTF8):
+                return "utf-8", "encoding: UTF-8 with BOM (detected; the BOM is skipped)"
+            return "utf-8", None
+        handle.seek(0)
+        if _decodes(handle, "cp932") is not None:
+            return "cp932", "encoding: CP932 (Shift-JIS) detected, the file is not valid UTF-8"
+    return "utf-8", None
+
+
 def iter_lines(path: Path, encoding: str = "utf-8", what: str = "file") -> Iterator[tuple[int, str]]:
     """``(line_number, line)`` of the decoded file, streamed; the line keeps its ``\\n`` (not its ``\\r``).
 

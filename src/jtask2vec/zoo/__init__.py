@@ -9,7 +9,7 @@ from __future__ import annotations
 from jtask2vec.zoo.build import add_zoo, build_zoo
 from jtask2vec.zoo.manifest import Zoo, ZooEntry
 from jtask2vec.zoo.rank import TargetRanking, rank_target, rank_zoo_target
-from jtask2vec.zoo.target import TargetOptions
+from jtask2vec.zoo.target import TargetOptions, registered_target
 
 __all__ = [
     "TargetOptions",
@@ -20,4 +20,5 @@ __all__ = [
     "build_zoo",
     "rank_target",
     "rank_zoo_target",
+    "registered_target",
 ]

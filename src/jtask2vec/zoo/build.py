@@ -8,6 +8,7 @@ differ.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -20,6 +21,7 @@ from jtask2vec import __version__
 from jtask2vec.config import Suite
 from jtask2vec.errors import ConfigError
 from jtask2vec.store import atomic_write_json, content_key
+from jtask2vec.zoo import integrity
 from jtask2vec.zoo.compute import suite_artifacts
 from jtask2vec.zoo.manifest import (
     MANIFEST_FILE,
@@ -33,6 +35,7 @@ from jtask2vec.zoo.manifest import (
     checksum_tree,
     folder_name,
 )
+from jtask2vec.zoo.overlap import text_hashes, write_hashes
 
 
 @contextmanager
@@ -58,9 +61,14 @@ def _staged_folder(out: Path, *, replace: bool) -> Iterator[Path]:
 
 
 def _write_manifest(stage: Path, manifest_fields: dict) -> Manifest:
-    manifest = Manifest(**manifest_fields, files=checksum_tree(stage))
-    atomic_write_json(stage / MANIFEST_FILE, manifest.model_dump(mode="json"))
-    return manifest
+    """Write ``recipe.json`` (the recipe's checksummed copy), then ``zoo.json`` with its own checksum."""
+    recipe = ZooRecipe.model_validate(manifest_fields["recipe"])
+    atomic_write_json(stage / integrity.RECIPE_FILE, recipe.model_dump(mode="json"))
+    fields = {**manifest_fields, "files": checksum_tree(stage), "manifest_sha256": ""}
+    raw = json.loads(json.dumps(Manifest(**fields).model_dump(mode="json")))
+    raw["manifest_sha256"] = integrity.manifest_digest(raw)
+    atomic_write_json(stage / MANIFEST_FILE, raw)
+    return Manifest.model_validate(raw)
 
 
 def build_zoo(
@@ -92,6 +100,8 @@ def build_zoo(
         fisher=suite.fisher,
         seeds=list(suite.seeds),
         asymmetric_alpha=suite.evaluation.asymmetric_alpha,
+        source_regime=suite.source_regime,
+        target_regime=suite.target_regime,
     )
     with _staged_folder(out, replace=False) as stage:
         trivial = {}
@@ -103,6 +113,9 @@ def build_zoo(
         for name in suite.source_names:
             task, spec = art.tasks[name], art.specs[name]
             seeds = {}
+            hashes = text_hashes(task.inputs)
+            texts = f"tasks/{folder_name(name)}/texts.sha256"
+            write_hashes(stage / texts, hashes)
             for seed in suite.seeds:
                 base = f"tasks/{folder_name(name)}/seed-{seed}"
                 save_embedding(load_embedding(art.embeddings[(name, seed)]), stage / base / "embedding")
@@ -130,6 +143,8 @@ def build_zoo(
                     licence=task.provenance.licence,
                     derivation=task.provenance.derivation,
                     data_hash=task.data_hash,
+                    texts=texts,
+                    n_texts=len(hashes),
                     trivial=group,
                     seeds=seeds,
                 )
@@ -160,6 +175,8 @@ def check_compatible(a: ZooRecipe, b: ZooRecipe, where: str) -> None:
         ("transfer training config", a.transfer_training, b.transfer_training),
         ("seeds", sorted(a.seeds), sorted(b.seeds)),
         ("asymmetric alpha", a.asymmetric_alpha, b.asymmetric_alpha),
+        ("source regime", a.source_regime, b.source_regime),
+        ("target regime", a.target_regime, b.target_regime),
     )
     for what, x, y in checks:
         if x != y:
@@ -204,7 +221,7 @@ def add_zoo(into: str | Path, other: str | Path) -> Zoo:
             if folder_name(e.name) in taken:  # cannot happen for distinct names; guard the layout anyway
                 raise ConfigError(f"{other}: task {e.name!r} collides with a folder of {into}")
             shutil.copytree(extra.root / "tasks" / folder_name(e.name), stage / "tasks" / folder_name(e.name))
-        fields = base.manifest.model_dump(exclude={"files", "entries", "trivial"})
+        fields = base.manifest.model_dump(exclude={"files", "entries", "trivial", "manifest_sha256"})
         fields.update(
             {
                 "trivial": trivial,

@@ -107,20 +107,35 @@ def finetune_target(
     )  # fmt: skip
 
 
-def embed_target(
-    task: Task, probe: Probe, training: TrainingConfig, fisher: FisherConfig, seed: int,
-    store: ArtifactStore, *, progress: bool = False,
-) -> np.ndarray:  # fmt: skip
-    """The target's task vector exactly as a suite run computes it (the ``finetune`` then the ``embedding``
-    stage), cached."""
+def embed_target_seeds(
+    task: Task, probe: Probe, probe_config, training: TrainingConfig, fisher: FisherConfig,
+    seeds: list[int], store: ArtifactStore, *, executor=None,
+) -> list[tuple[FinetuneResult, np.ndarray]]:  # fmt: skip
+    """The target's fine-tune and task vector for each seed, exactly as a suite run computes them: the
+    fine-tunes and embeddings are scheduler jobs through the stages (worker processes of ``workers: auto`` by
+    default, so seeds run in parallel), with the same store keys."""
+    from jtask2vec.config import ExecutorConfig
     from jtask2vec.embedding_files import load_embedding
-    from jtask2vec.jobs import EmbeddingJob
-    from jtask2vec.stages import publish_embedding
+    from jtask2vec.executors import make_executor
+    from jtask2vec.jobs import EmbeddingJob, from_pretrained
+    from jtask2vec.scheduler import run_jobs
+    from jtask2vec.stages import WorkInputs, run_job
+    from jtask2vec.transfer import stored_result
 
-    result = finetune_target(task, probe, training, seed, store, progress=progress)
-    key = keys.embedding_key(result.checkpoint_key, fisher, probe, seed)
-    job = EmbeddingJob(task.name, int(seed), result.checkpoint_key, fisher, key)
-    return load_embedding(publish_embedding(store, job, task, probe, device="auto")).vector
+    planned = []
+    for seed in seeds:
+        finetune = from_pretrained(task, seed, training, probe)
+        key = keys.embedding_key(finetune.key, fisher, probe, seed)
+        planned.append((finetune, EmbeddingJob(task.name, int(seed), finetune.key, fisher, key)))
+    jobs = [job for pair in planned for job in pair]
+    device = "auto"
+    inputs = WorkInputs({task.name: task}, probe_config, str(store.root), device)
+    config = executor or ExecutorConfig()
+    run_jobs(jobs, store, lambda n: make_executor(config, run_job, inputs, device, at_most=n))
+    return [
+        (stored_result(store, ft.key), load_embedding(store.path(EMBEDDING_KIND, emb.key)).vector)
+        for ft, emb in planned
+    ]
 
 
 def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jtask2vec.config import FisherConfig, ProbeConfig, TrainingConfig
+from jtask2vec.config import FisherConfig, ProbeConfig, RegimeConfig, TrainingConfig
 from jtask2vec.errors import DataError
+from jtask2vec.zoo import integrity
 
-ZOO_FORMAT_VERSION = 1
+ZOO_FORMAT_VERSION = 2  # 2: regimes in the recipe, entries' text hashes, recipe.json, manifest_sha256
 MANIFEST_FILE = "zoo.json"
 
 
@@ -52,6 +53,19 @@ class ZooRecipe(_Model):
     fisher: FisherConfig
     seeds: list[int] = Field(min_length=1)
     asymmetric_alpha: float = 0.15
+    source_regime: RegimeConfig  # the entries' data regime (their fine-tunes and embeddings)
+    target_regime: RegimeConfig  # a target's: its embedding fine-tune and the --verify fine-tunes
+
+    @property
+    def has_target_regime(self) -> bool:
+        return self.source_regime != self.target_regime
+
+    @property
+    def target_embedding_training(self) -> TrainingConfig:
+        """The config a target is fine-tuned with before it is embedded, as in a suite run: its own
+        fine-tune (``training``) without a target regime, else its baseline fine-tune
+        (``transfer_training``)."""
+        return self.transfer_training if self.has_target_regime else self.training
 
 
 class SeedFiles(_Model):
@@ -77,6 +91,8 @@ class ZooEntry(_Model):
     licence: str
     derivation: str
     data_hash: str
+    texts: str  # relative path of its texts' hashes (jtask2vec.zoo.overlap), one per line
+    n_texts: int  # distinct texts
     trivial: str  # the t0 group (key of Manifest.trivial) this entry was embedded next to
     seeds: dict[int, SeedFiles]
 
@@ -93,6 +109,7 @@ class Manifest(_Model):
     trivial: dict[str, dict[int, str]]  # group -> seed -> folder of t0
     entries: list[ZooEntry]
     files: dict[str, str]  # relative path -> sha256 of every file but zoo.json
+    manifest_sha256: str  # of this manifest without this field (jtask2vec.zoo.integrity)
 
 
 def sha256_file(path: Path) -> str:
@@ -182,7 +199,8 @@ class Zoo:
         version = raw.get("format_version") if isinstance(raw, dict) else None
         if version != ZOO_FORMAT_VERSION:
             raise DataError(
-                f"zoo format version {version!r}; this jtask2vec reads version {ZOO_FORMAT_VERSION}",
+                f"zoo format version {version!r}; this jtask2vec reads version {ZOO_FORMAT_VERSION}"
+                + (" (rebuild the zoo with `jtask2vec zoo build`)" if isinstance(version, int) else ""),
                 path=path,
                 field="format_version",
             )
@@ -196,7 +214,27 @@ class Zoo:
         zoo._check_references()
         if verify:
             zoo.verify()
+            zoo._check_integrity(raw)
         return zoo
+
+    def _check_integrity(self, raw: dict) -> None:
+        """The recipe agrees with recipe.json and every entry's meta.json; then zoo.json's own checksum."""
+        path = self.root / MANIFEST_FILE
+        recipe = raw["recipe"]
+        integrity.check_recipe(recipe, self.root, path)
+        for e in self.entries:
+            for seed, files in e.seeds.items():
+                checkpoint = None if files.checkpoint is None else self.root / files.checkpoint
+                integrity.check_entry_meta(
+                    recipe, e.name, seed, self.root / files.embedding, checkpoint, path
+                )
+        integrity.check_digest(raw, path)
+
+    def texts(self, entry: ZooEntry) -> frozenset[str]:
+        """The hashes of ``entry``'s normalised texts (:mod:`jtask2vec.zoo.overlap`)."""
+        from jtask2vec.zoo.overlap import read_hashes
+
+        return read_hashes(self.root / entry.texts)
 
     def _check_references(self) -> None:
         """Every folder the manifest points to has files listed in ``files``; t0 groups exist."""
@@ -208,6 +246,8 @@ class Zoo:
             if sorted(e.seeds) != sorted(self.recipe.seeds):
                 raise DataError(f"entry {e.name!r}: seeds {sorted(e.seeds)} differ from the recipe's")
             folders += [f.embedding for f in e.seeds.values()]
+            if e.texts not in self.manifest.files:
+                raise DataError("the manifest lists no such file", path=self.root / e.texts)
         for folder in folders:
             if folder not in listed:
                 raise DataError("the manifest lists no files in this folder", path=self.root / folder)

@@ -1,14 +1,16 @@
 """``rank --verify K``: run the transfers the ranking recommends, and say whether the recommendation holds.
 
-For each seed of the zoo: the no-transfer baseline (the target fine-tuned from the probe with the zoo's
-transfer-training config) and, for each of the top-``K`` sources of the consensus order, the target
-fine-tuned from that source's checkpoint (imported from the zoo into the run's store under its original
-key, so it is exactly the ``init_from`` of a suite run). All runs are cached.
+For each target seed (``rank --seeds``): the no-transfer baseline (the target, in the zoo's target regime,
+fine-tuned from the probe with the zoo's transfer-training config) and, for each of the top-``K`` sources,
+the target fine-tuned from that source's checkpoint (imported from the zoo into the run's store under its
+original key, so it is exactly the ``init_from`` of a suite run). Target seed number ``i`` starts from the
+checkpoint of zoo seed ``i mod (number of zoo seeds)``. All runs are cached.
 
 Verdicts use test accuracy and Student-t intervals over seeds (:func:`jtask2vec.evaluation.t_mean_ci`):
 the recommended source's gain over no transfer, and its paired difference with every other verified
-source. An interval above 0 = "beats", below 0 = "loses to", else "no clear difference"; one seed gives no
-interval, and the verdict says so.
+source. An interval above 0 = "beats", below 0 = "loses to", else "no clear difference". With one seed
+(no interval) or a test split under :data:`MIN_TEST_SIZE` examples (one example moves accuracy by more
+than 1/50), every verdict is "not enough to judge".
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from jtask2vec.zoo import compute
 from jtask2vec.zoo.manifest import Zoo
 
 NO_TRANSFER = "(no transfer)"
+MIN_TEST_SIZE = 50
 
 
 @dataclass
@@ -40,11 +43,12 @@ class Comparison:
     mean: float
     low: float
     high: float
+    judgeable: bool = True  # False: one seed or a small test split
 
     @property
     def verdict(self) -> str:
-        if math.isnan(self.low):
-            return "beats (1 seed, no interval)" if self.mean > 0 else "does not beat (1 seed, no interval)"
+        if not self.judgeable or math.isnan(self.low):
+            return "not enough to judge"
         if self.low > 0:
             return "beats"
         if self.high < 0:
@@ -52,10 +56,15 @@ class Comparison:
         return "no clear difference with"
 
     def line(self, confidence: float) -> str:
-        interval = "" if math.isnan(self.low) else f" [{self.low:+.4f}, {self.high:+.4f}]"
-        return f"{self.a} {self.verdict} {self.b}: accuracy {self.mean:+.4f}{interval}" + (
-            "" if math.isnan(self.low) else f" ({round(100 * confidence)}% t-interval over seeds)"
-        )
+        if math.isnan(self.low):
+            interval = "no interval"
+        else:
+            interval = (
+                f"[{self.low:+.3f}, {self.high:+.3f}] ({round(100 * confidence)}% t-interval over seeds)"
+            )
+        if self.verdict == "not enough to judge":
+            return f"{self.a} vs {self.b}: not enough to judge (accuracy {self.mean:+.3f}, {interval})"
+        return f"{self.a} {self.verdict} {self.b}: accuracy {self.mean:+.3f} {interval}"
 
 
 @dataclass
@@ -64,6 +73,26 @@ class Verification:
     recommended: str
     comparisons: list[Comparison]
     confidence: float
+    test_size: int = 0
+
+    @property
+    def seeds(self) -> int:
+        return int(self.runs["seed"].nunique())
+
+    @property
+    def judgeable(self) -> bool:
+        return self.seeds >= 2 and self.test_size >= MIN_TEST_SIZE
+
+    def basis(self) -> str:
+        """One line: the test size, the number of seeds, the interval, and whether that is enough."""
+        seeds = "1 seed" if self.seeds == 1 else f"{self.seeds} seeds"
+        line = f"Verification: test split of {self.test_size} examples, {seeds}, " + (
+            f"{round(100 * self.confidence)}% t-intervals over seeds" if self.seeds >= 2 else "no interval"
+        )
+        if not self.judgeable:
+            why = "one seed" if self.seeds < 2 else f"a test split under {MIN_TEST_SIZE} examples"
+            line += f": not enough to judge ({why})"
+        return line
 
     def summary(self) -> pd.DataFrame:
         """Per source: mean accuracy and macro-F1 over seeds, and the gain over no transfer with interval."""
@@ -94,6 +123,10 @@ class Verification:
         return {
             "recommended": self.recommended,
             "confidence": self.confidence,
+            "test_size": self.test_size,
+            "seeds": self.seeds,
+            "judgeable": self.judgeable,
+            "basis": self.basis(),
             "runs": self.runs.to_dict("records"),
             "summary": [
                 {k: v if k == "source" else num(v) for k, v in r.items()}
@@ -109,7 +142,7 @@ class Verification:
 
 def verify_ranking(
     zoo: Zoo, task: Task, probe, store: ArtifactStore, ranking, *, k: int, confidence: float = 0.95,
-    progress: bool = False, executor: ExecutorConfig | None = None,
+    seeds: list[int] | None = None, progress: bool = False, executor: ExecutorConfig | None = None,
 ) -> Verification:  # fmt: skip
     """Fine-tune the target from the top-``k`` sources of ``ranking`` and from the probe; compare.
 
@@ -131,12 +164,14 @@ def verify_ranking(
     chosen = list(ranking.table["source"])[:k]
     training = zoo.recipe.transfer_training
     plan: dict[tuple[str, int], FinetuneJob] = {}
-    for seed in zoo.recipe.seeds:
+    zoo_seeds = list(zoo.recipe.seeds)
+    for i, seed in enumerate(zoo_seeds if seeds is None else seeds):
+        zoo_seed = zoo_seeds[i % len(zoo_seeds)]
         plan[(NO_TRANSFER, seed)] = from_pretrained(task, seed, training, probe)
         for name in chosen:
             entry = zoo.entry(name)
             origin = compute.import_checkpoint(
-                store, entry.seeds[seed].checkpoint_key, zoo.checkpoint_folder(entry, seed)
+                store, entry.seeds[zoo_seed].checkpoint_key, zoo.checkpoint_folder(entry, zoo_seed)
             )
             key = finetune_key(task, probe, training, seed, origin)
             plan[(name, seed)] = FinetuneJob(task.name, seed, training, key, init_from=origin, source=name)
@@ -151,8 +186,14 @@ def verify_ranking(
         result = stored_result(store, job.key)
         rows.append((name, seed, result.accuracy, result.macro_f1))
     runs = pd.DataFrame(rows, columns=["source", "seed", "accuracy", "macro_f1"])
+    test_size = int(task.split_sizes()["test"])
+    judgeable = runs["seed"].nunique() >= 2 and test_size >= MIN_TEST_SIZE
     comparisons = compare(runs, chosen[0], [NO_TRANSFER, *chosen[1:]], confidence=confidence)
-    return Verification(runs=runs, recommended=chosen[0], comparisons=comparisons, confidence=confidence)
+    for c in comparisons:
+        c.judgeable = judgeable
+    return Verification(
+        runs=runs, recommended=chosen[0], comparisons=comparisons, confidence=confidence, test_size=test_size
+    )
 
 
 def compare(runs: pd.DataFrame, best: str, others: list[str], *, confidence: float) -> list[Comparison]:
