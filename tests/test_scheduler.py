@@ -44,6 +44,7 @@ class ToyJob:
     die: str = ""  # "exit": os._exit(137) in the worker; "kill": SIGKILL to itself
     sleep: float = 0.0
     wait_for: str = ""  # start only once the job of that key has started
+    sleep_first: float = 0.0  # like sleep, on the job's first start only (a re-sent job then runs at once)
     kind = "toy"
 
     @property
@@ -71,6 +72,7 @@ def toy_work(job: ToyJob, store_root: str) -> None:
         time.sleep(0.05)
     with started.open("a") as fh:
         fh.write(f"{job.key} {os.getpid()}\n")
+    first = sum(line.startswith(f"{job.key} ") for line in started.read_text().splitlines()) == 1
     if job.die == "exit":
         os._exit(137)
     if job.die == "kill":
@@ -80,7 +82,7 @@ def toy_work(job: ToyJob, store_root: str) -> None:
     value = 1 + sum(store.read_json("toy", k)["value"] for k in job.after)
 
     def write(stage: Path) -> None:
-        time.sleep(job.sleep)  # holding the claim
+        time.sleep(job.sleep + (job.sleep_first if first else 0.0))  # holding the claim
         atomic_write_json(stage / "result.json", {"value": value, "threads": torch.get_num_threads()})
 
     ensure_artifact(store, "toy", job.key, write)
@@ -210,7 +212,9 @@ def test_worker_processes_run_the_graph_with_their_share_of_threads(tmp_path: Pa
 def test_a_worker_that_dies_fails_its_own_job_only_and_a_rerun_resumes(tmp_path: Path) -> None:
     store, log = ArtifactStore(tmp_path / "store"), tmp_path / "failures.log"
     graph = [
-        ToyJob("slow", sleep=3.0),  # in flight in the other worker when "dies" kills its worker
+        # in flight in the other worker when "dies" kills its worker, however slow the machine: its first
+        # start sleeps far longer than the pool takes to notice the crash; sent again, it runs at once
+        ToyJob("slow", sleep_first=60.0),
         ToyJob("dies", die="exit", wait_for="slow"),
         ToyJob("next", ("slow",)),
         ToyJob("after", ("dies",)),
