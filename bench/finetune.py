@@ -51,18 +51,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from jtask2vec.classify import tokenize
 from jtask2vec.config import ProbeConfig, TaskSpec, TrainingConfig
-from jtask2vec.modeling import EncoderClassifier
-from jtask2vec.probes import load_probe
-from jtask2vec.training import train_classifier
+from jtask2vec.model.classifier import EncoderClassifier
+from jtask2vec.model.predict import tokenize
+from jtask2vec.model.probes import load_probe
+from jtask2vec.model.training import train_classifier
 
 
 def load_bench_task(data_dir: str | None):
     """Real jrte-pn if possible, else a synthetic task; returns (task, description)."""
     try:
-        from jtask2vec.data_dir import resolve_data_dir
         from jtask2vec.tasks import load_task
+        from jtask2vec.tasks.data_dir import resolve_data_dir
 
         folder = resolve_data_dir(data_dir)
         return load_task(TaskSpec(name="jrte-pn", loader="jrte-pn"), folder), f"jrte-pn from {folder}"
@@ -145,9 +145,9 @@ ACCURACY_TARGETS = {
 
 def accuracy_run(args: argparse.Namespace) -> int:
     """Full fine-tunes on the real tasks: accuracy, macro-F1, time, and whether each meets its target."""
-    from jtask2vec.data_dir import resolve_data_dir
-    from jtask2vec.stages import finetune
+    from jtask2vec.jobs.stages import finetune
     from jtask2vec.tasks import load_task
+    from jtask2vec.tasks.data_dir import resolve_data_dir
 
     folder = resolve_data_dir(args.data_dir)
     probe = load_probe(ProbeConfig(name="ja-imitator", max_length=args.max_length))
@@ -187,8 +187,8 @@ def me5_shaped(vocab: int, seed: int = 0):
 
 
 def real_texts(name: str, data_dir: str | None) -> list[str]:
-    from jtask2vec.data_dir import resolve_data_dir
     from jtask2vec.tasks import load_task
+    from jtask2vec.tasks.data_dir import resolve_data_dir
 
     options = {"categories": ["kaden-channel", "sports-watch"]} if name == "livedoor" else {}
     task = load_task(TaskSpec(name=name, loader=name, options=options), resolve_data_dir(data_dir))
@@ -211,7 +211,7 @@ def padded_to(ids: list[dict], length: int) -> list[dict]:
 
 def time_training(model, tokenizer, ids, labels, config: TrainingConfig, *, shuffled: bool = False) -> float:
     """Seconds to train a copy of ``model`` on ``ids`` (``shuffled``: shuffled batches, no bucketing)."""
-    from jtask2vec import training
+    from jtask2vec.model import training
 
     model = copy.deepcopy(model)
     if config.freeze_word_embeddings:
@@ -279,7 +279,7 @@ def me5_run(args: argparse.Namespace) -> int:
 
 
 def training_cpu_bf16() -> bool:
-    from jtask2vec.training import cpu_has_native_bf16
+    from jtask2vec.model.training import cpu_has_native_bf16
 
     return cpu_has_native_bf16()
 
@@ -297,10 +297,10 @@ from pathlib import Path
 import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 from finetune import me5_shaped
 from jtask2vec.config import ProbeConfig, TrainingConfig
-from jtask2vec.jobs import from_pretrained
-from jtask2vec.probes import Probe, load_probe
-from jtask2vec.stages import finetuned_folder, publish_finetune
-from jtask2vec.store import ArtifactStore
+from jtask2vec.jobs.graph import from_pretrained
+from jtask2vec.model.probes import Probe, load_probe
+from jtask2vec.jobs.stages import finetuned_folder, publish_finetune
+from jtask2vec.store.artifacts import ArtifactStore
 from jtask2vec.tasks.synthetic import make_synthetic_task
 tok = load_probe(ProbeConfig(name="ja-imitator", max_length=64)).tokenizer
 probe = Probe("me5-shaped", me5_shaped(250002), tok, "mean", 64, "bench-me5-shaped")

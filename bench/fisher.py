@@ -30,9 +30,9 @@ def build(model_name: str, examples: int, length: int, seed: int):
     import torch
     from transformers import BertConfig, BertModel
 
-    from jtask2vec.modeling import EncoderClassifier
-    from jtask2vec.probes import load_probe
-    from jtask2vec.probes.tiny import _tiny_charset
+    from jtask2vec.model.classifier import EncoderClassifier
+    from jtask2vec.model.probes import load_probe
+    from jtask2vec.model.probes.tiny import _tiny_charset
 
     torch.manual_seed(seed)
     if model_name == "bert-base":
@@ -62,7 +62,7 @@ def measure(args) -> dict:
 
     from jtask2vec.config import FisherConfig
     from jtask2vec.fisher import diagonal_fisher
-    from jtask2vec.modeling import encode_texts
+    from jtask2vec.model.classifier import encode_texts
 
     torch.set_num_threads(args.threads)
     model, tok, texts, labels = build(args.model, args.examples, args.length, args.seed)

@@ -1,8 +1,9 @@
 """Benchmark: rank N synthetic source embeddings of dimension D for one target with every TASK2VEC distance.
 
-Times :func:`jtask2vec.distances.distances_to_target` (vectorised over the sources, the path
+Times :func:`jtask2vec.fisher.distances.distances_to_target` (vectorised over the sources, the path
 ``rank --zoo`` uses) for all five distances, one t0 per source as in a merged zoo, best of ``--repeat``
-runs, and checks a few sources against the per-pair reference :func:`jtask2vec.distances.distance_matrix`.
+runs, and checks a few sources against the per-pair reference
+:func:`jtask2vec.fisher.distances.distance_matrix`.
 The last line is ``rank_seconds=<t>`` (goal: < 1 s for 1,000 sources of dimension 768).
 
     python bench/rank.py
@@ -16,7 +17,7 @@ import time
 
 import numpy as np
 
-from jtask2vec.distances import DISTANCES, distance_matrix, distances_to_target
+from jtask2vec.fisher.distances import DISTANCES, distance_matrix, distances_to_target
 
 
 def main() -> None:

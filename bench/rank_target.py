@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from jtask2vec.config import load_suite
-from jtask2vec.data_dir import resolve_data_dir
+from jtask2vec.tasks.data_dir import resolve_data_dir
 from jtask2vec.zoo import TargetOptions, Zoo, build_zoo, rank_zoo_target
 
 

@@ -27,8 +27,8 @@ def timed(fn):
 
 
 def main() -> None:
-    import jtask2vec.store as store_module
-    from jtask2vec.store import ArtifactStore
+    import jtask2vec.store.artifacts as store_module
+    from jtask2vec.store.artifacts import ArtifactStore
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,16 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)  # one thread per xdist worker: no oversubscription on 2 cores
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# tests/ mirrors the package (tests/<package>/test_<module>.py); a few test modules share their builders by
+# name across folders (``from test_pipeline import TINY_SUITE``), so every test folder is importable
+for _folder in sorted(Path(__file__).parent.iterdir()):
+    if (
+        _folder.is_dir()
+        and _folder.name not in {"fixtures_tasks", "__pycache__"}
+        and any(_folder.glob("test_*.py"))
+    ):
+        sys.path.insert(0, str(_folder))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,7 +48,7 @@ def shared_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_probe():
-    from jtask2vec.probes import load_probe
+    from jtask2vec.model.probes import load_probe
 
     return load_probe("tiny-random-bert")
 
@@ -47,5 +58,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-golden",
         action="store_true",
         default=False,
-        help="rewrite tests/golden/*.json from the current code (after bumping keys.STAGE_VERSIONS)",
+        help="rewrite tests/jobs/golden/*.json from the current code (after bumping keys.STAGE_VERSIONS)",
     )

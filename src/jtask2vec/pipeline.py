@@ -1,9 +1,12 @@
 """From a suite to a verdict: finetune -> embed -> similarity -> transfer -> evaluate -> report.
 
-Wiring only: the suite becomes a job graph (:mod:`jtask2vec.jobs`: fine-tunes, embeddings, transfer cells,
-selector scores), the scheduler (:mod:`jtask2vec.scheduler`) runs the missing jobs on the suite's executor
+Wiring only: the suite becomes a job graph (:mod:`jtask2vec.jobs.graph`: fine-tunes, embeddings, transfer
+cells,
+selector scores), the scheduler (:mod:`jtask2vec.jobs.scheduler`) runs the missing jobs on the suite's
+executor
 (in process, worker processes, Ray), and each stage reads its table back from the content-addressed
-:class:`~jtask2vec.store.ArtifactStore` under ``<runs_dir>/store``, so a re-run reuses what is done and an
+:class:`~jtask2vec.store.artifacts.ArtifactStore` under ``<runs_dir>/store``, so a re-run reuses what is done
+and an
 interrupted run resumes. Tables and the report go to ``<runs_dir>/<suite name>/``.
 """
 
@@ -20,21 +23,21 @@ import numpy as np
 import pandas as pd
 
 from jtask2vec.config import Suite
-from jtask2vec.device import resolve_device
-from jtask2vec.environment import run_environment
 from jtask2vec.errors import ConfigError
-from jtask2vec.executors import make_executor, worker_count
-from jtask2vec.jobs import Job, SuiteGraph, build_suite_graph, trivial_embedding_job
-from jtask2vec.probes import Probe
-from jtask2vec.progress import OverallProgress, overall_progress
+from jtask2vec.jobs.environment import run_environment
+from jtask2vec.jobs.executors import make_executor, worker_count
+from jtask2vec.jobs.graph import Job, SuiteGraph, build_suite_graph, trivial_embedding_job
+from jtask2vec.jobs.progress import OverallProgress, overall_progress
+from jtask2vec.jobs.scheduler import run_jobs
+from jtask2vec.jobs.stages import WorkInputs, cached_probe, read_scores, read_textemb, read_vector, run_job
+from jtask2vec.jobs.transfer import stored_result
+from jtask2vec.model.device import resolve_device
+from jtask2vec.model.probes import Probe
 from jtask2vec.results import FLAG_COLUMN, RunResults, tasks_table
-from jtask2vec.scheduler import run_jobs
 from jtask2vec.selection.feature_based import SelectorScore
-from jtask2vec.stages import WorkInputs, cached_probe, read_scores, read_textemb, read_vector, run_job
-from jtask2vec.store import ArtifactStore
+from jtask2vec.store.artifacts import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.registry import load_task
-from jtask2vec.transfer import stored_result
 
 TASK2VEC_PREFIX = "task2vec:"
 
@@ -103,7 +106,7 @@ class Pipeline:
 
     def load_classifier(self, task: str, seed: int):
         """The fine-tuned classifier of ``task`` (from the pretrained probe) on the run's device."""
-        from jtask2vec.stages import load_finetuned
+        from jtask2vec.jobs.stages import load_finetuned
 
         self.finetune_jobs([(task, seed)])
         model, tokenizer, meta = load_finetuned(self.store, self.checkpoint_key(task, seed), self.probe)
@@ -154,7 +157,7 @@ class Pipeline:
         return {unit: read_vector(self.store, job) for unit, job in self.graph.target_embeddings.items()}
 
     def trivial_embedding(self, seed: int) -> np.ndarray:
-        """t0 of the asymmetric distance: see :func:`jtask2vec.distances.trivial_embedding`."""
+        """t0 of the asymmetric distance: see :func:`jtask2vec.fisher.distances.trivial_embedding`."""
         job = self.graph.trivial.get(seed)
         if job is None:  # the suite does not evaluate the asymmetric distance; a command asked for it
             job = self.graph.graph.add(trivial_embedding_job(self.suite, self.tasks, self.probe, seed))
@@ -163,7 +166,7 @@ class Pipeline:
 
     # ---- stage 3: distances between task vectors -----------------------------------------------------
     def distances(self, embeddings: dict[tuple[str, int], np.ndarray] | None = None) -> pd.DataFrame:
-        from jtask2vec.distances import distance_matrix
+        from jtask2vec.fisher.distances import distance_matrix
 
         embeddings = embeddings if embeddings is not None else self.embeddings()
         names = self.suite.task_names
@@ -196,7 +199,7 @@ class Pipeline:
 
     # ---- stage 4: the transfer grid ------------------------------------------------------------------
     def transfer(self) -> pd.DataFrame:
-        from jtask2vec.transfer import grid_table, plan_grid
+        from jtask2vec.jobs.transfer import grid_table, plan_grid
 
         cells = plan_grid(self.suite.source_names, self.suite.target_names, self.suite.seeds)
         plan = {cell: self.graph.cells[(cell.source, cell.target, cell.seed)] for cell in cells}
@@ -300,7 +303,7 @@ class Pipeline:
 
     # ---- everything ----------------------------------------------------------------------------------
     def run(self, *, report: bool = True) -> RunResults:
-        from jtask2vec.store_maintenance import write_run_artifacts
+        from jtask2vec.store.maintenance import write_run_artifacts
 
         with self.store.recording() as used:  # what this run reads from the store, for `store gc`
             results = self._run(report=report)
@@ -382,7 +385,7 @@ def rank_sources_for_target(
 
     Needs only fine-tuning and embeddings (cached in the store), no transfer runs.
     """
-    from jtask2vec.distances import DISTANCES
+    from jtask2vec.fisher.distances import DISTANCES
 
     suite.task(target)  # raises a clear error for an unknown target
     if distance not in DISTANCES:

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from jtask2vec.config import Suite
-from jtask2vec.store import atomic_write_json, atomic_write_text
+from jtask2vec.store.artifacts import atomic_write_json, atomic_write_text
 from jtask2vec.tasks.base import Task
 
 BASELINE_SOURCE = "(pretrained)"

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from jtask2vec.config import Suite, suite_source
-from jtask2vec.config_errors import did_you_mean, dotted, flag_for, suite_error, yaml_line
+from jtask2vec.config.errors import did_you_mean, dotted, flag_for, suite_error, yaml_line
 from jtask2vec.tasks.registry import COMMON_OPTIONS, LOADERS
 
-# Probes built into the package (jtask2vec.probes.load_probe); tiny-random-bert also as tiny-random-bert:SEED.
+# Probes built into the package (jtask2vec.model.probes.load_probe); tiny-random-bert also as
+# tiny-random-bert:SEED.
 OFFLINE_PROBES = ("ja-imitator", "tiny-random-bert")
 
 

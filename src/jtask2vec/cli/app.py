@@ -184,7 +184,7 @@ def suite_from_options(
 
 def warn_about_workers(cfg: Suite, setting: str) -> None:
     """One warning line when more local worker processes are asked for than there are CPU cores."""
-    from jtask2vec.executors import available_cores
+    from jtask2vec.jobs.executors import available_cores
 
     workers, cores = cfg.executor.workers, available_cores()
     if cfg.executor.kind == "local" and isinstance(workers, int) and workers > cores:

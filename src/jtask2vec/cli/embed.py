@@ -31,7 +31,7 @@ from jtask2vec.cli.app import (
 )
 from jtask2vec.config import Suite
 from jtask2vec.errors import ConfigError
-from jtask2vec.store import atomic_write_bytes, atomic_write_text
+from jtask2vec.store.artifacts import atomic_write_bytes, atomic_write_text
 
 DistanceOption = Annotated[
     str,
@@ -136,7 +136,7 @@ def similarity_command(
     address: AddressOption = None,
 ) -> None:
     """Distance matrix between the suite's task embeddings: CSV + heatmap per seed (lower = closer)."""
-    from jtask2vec.distances import DISTANCES, cosine_similarity_matrix, distance_matrix
+    from jtask2vec.fisher.distances import DISTANCES, cosine_similarity_matrix, distance_matrix
 
     if distance not in DISTANCES:
         raise ConfigError(f"unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}")

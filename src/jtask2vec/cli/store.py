@@ -16,7 +16,7 @@ app.add_typer(store_app, name="store")
 
 def _store(runs_dir: Path):
     from jtask2vec.pipeline import RunPaths
-    from jtask2vec.store import ArtifactStore
+    from jtask2vec.store.artifacts import ArtifactStore
 
     return ArtifactStore(RunPaths(runs_dir).store)
 
@@ -29,7 +29,7 @@ def verify_command(
     ] = False,
 ) -> None:
     """Check every artifact against its manifest (sizes and SHA-256); exit 1 if any is corrupt."""
-    from jtask2vec.store_maintenance import verify_store
+    from jtask2vec.store.maintenance import verify_store
 
     store = _store(runs_dir)
     checked, problems = verify_store(store, quarantine=quarantine)
@@ -63,7 +63,7 @@ def gc_command(
 ) -> None:
     """Remove artifacts that no given suite's latest run uses (dry run unless --yes)."""
     from jtask2vec.pipeline import RunPaths
-    from jtask2vec.store_maintenance import collect_garbage, plan_gc, run_artifacts
+    from jtask2vec.store.maintenance import collect_garbage, plan_gc, run_artifacts
 
     store = _store(runs_dir)
     referenced: set[tuple[str, str]] = set()

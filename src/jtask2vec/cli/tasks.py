@@ -18,7 +18,7 @@ from jtask2vec.tasks.download import SOURCES, download
 from jtask2vec.tasks.lengths import TokenLengthStats, token_length_stats
 
 if TYPE_CHECKING:
-    from jtask2vec.text_inputs import TextInput
+    from jtask2vec.tasks.text_inputs import TextInput
 
 tasks_app = typer.Typer(
     help="Task loaders: list them, show a task's statistics and provenance, download a corpus.",
@@ -187,7 +187,7 @@ def show_cmd(
     task = load_task(spec, data_dir)
     tokens = None
     if probe_config is not None:
-        from jtask2vec.probes import load_probe
+        from jtask2vec.model.probes import load_probe
 
         loaded = load_probe(probe_config)
         tokens = (token_length_stats(task, loaded.tokenizer, loaded.max_length), probe)

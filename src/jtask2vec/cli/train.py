@@ -25,7 +25,7 @@ from jtask2vec.cli.app import (
     console,
     suite_from_options,
 )
-from jtask2vec.store import atomic_write_text
+from jtask2vec.store.artifacts import atomic_write_text
 
 
 def mean_std(values: pd.Series) -> str:
@@ -102,8 +102,8 @@ def transfer_command(
     address: AddressOption = None,
 ) -> None:
     """Run the transfer grid: each source's fine-tuned encoder, a fresh head, fine-tuned on each target."""
+    from jtask2vec.jobs.transfer import PRETRAINED, grid_matrix
     from jtask2vec.pipeline import pipeline_session
-    from jtask2vec.transfer import PRETRAINED, grid_matrix
 
     cfg = suite_from_options(suite, set_, workers, executor, address)
     console.print(f"{cfg.name}: transfer grid over {len(cfg.seeds)} seed(s); cached fine-tunes are reused")

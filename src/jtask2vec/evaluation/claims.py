@@ -30,7 +30,7 @@ Claims (each returns the values its sentence needs; the report renders them):
   at least 2 targets, else unpaired permutation with Holm over the distances.
 
 Intervals of a mean over targets: Student t over the target means (:func:`target_interval`); coverage
-measured by simulation in ``tests/test_interval_coverage.py``.
+measured by simulation in ``tests/evaluation/test_interval_coverage.py``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@
   with replacement within each drawn target (:func:`hierarchical_bootstrap_ci`). Covers a new draw of
   targets *and* seeds.
 
-Measured coverage (``tests/test_interval_coverage.py``; docs/method.md): with the usual 2–5 seeds the
+Measured coverage (``tests/evaluation/test_interval_coverage.py``; docs/method.md): with the usual 2–5
+seeds the
 percentile bootstrap over seeds is much too narrow, the t interval holds its level — hence ``t`` is the
 default ``ci_method``.
 """

@@ -48,7 +48,7 @@ from jtask2vec.fisher.sampling import (
 )
 from jtask2vec.fisher.scopes import layer_key, scope_parameters
 from jtask2vec.fisher.vmapped import VmapFisher
-from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.model.classifier import EncoderClassifier
 
 METHODS = ("auto", "hooks", "vmap", "loop")
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from jtask2vec.fisher.inputs import Chunk, additive_mask
-from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.model.classifier import EncoderClassifier
 
 
 def chunk_logits(

@@ -29,7 +29,7 @@ from torch import nn
 
 from jtask2vec.fisher.forward import chunk_logits
 from jtask2vec.fisher.inputs import Chunk
-from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.model.classifier import EncoderClassifier
 
 SUPPORTED = (nn.Linear, nn.LayerNorm, nn.Embedding)
 

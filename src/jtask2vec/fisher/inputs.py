@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from jtask2vec.text_inputs import Encoded, TextInput, encode, pad
+from jtask2vec.tasks.text_inputs import Encoded, TextInput, encode, pad
 
 
 @dataclass
@@ -47,7 +47,7 @@ def tokenize(
     tokenizer: PreTrainedTokenizerBase, texts: Sequence[TextInput], max_length: int
 ) -> list[Encoded]:
     """Each input (a text, or a ``(text, text_pair)`` with the tokenizer's pair template) tokenised alone,
-    truncated to ``max_length`` longest side first, unpadded (:func:`jtask2vec.text_inputs.encode`)."""
+    truncated to ``max_length`` longest side first, unpadded (:func:`jtask2vec.tasks.text_inputs.encode`)."""
     return encode(tokenizer, texts, max_length)
 
 

@@ -16,7 +16,7 @@ import torch
 
 from jtask2vec.fisher.inputs import collate
 from jtask2vec.fisher.sampling import sample_labels
-from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.model.classifier import EncoderClassifier
 
 
 def loop_fisher_sums(

@@ -13,7 +13,7 @@ from torch.func import functional_call, grad, vmap
 
 from jtask2vec.fisher.forward import FunctionalClassifier
 from jtask2vec.fisher.inputs import Chunk, additive_mask, eager_attention
-from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.model.classifier import EncoderClassifier
 
 MEMORY_BUDGET = 1 << 30  # bytes of per-example gradients alive at once
 

@@ -30,7 +30,7 @@ from jtask2vec.report.format import MISSING, fmt, fmt_interval, is_missing, join
 from jtask2vec.report.render import Block, Bullets, Cell, Heading, Paragraph, Table, to_html, to_markdown
 from jtask2vec.report.sections.kinds import p_text
 from jtask2vec.results import RunResults
-from jtask2vec.store import atomic_write_text
+from jtask2vec.store.artifacts import atomic_write_text
 
 
 def _differences(da: ReportData, db: ReportData, metric: str, selectors: list[str]) -> dict[str, Claim]:

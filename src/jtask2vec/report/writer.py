@@ -30,7 +30,7 @@ from jtask2vec.report.sections.tasks import tasks_section
 from jtask2vec.report.sections.transfer import table4_section, transfer_figures
 from jtask2vec.report.verdict import verdict, verdict_details
 from jtask2vec.results import TABLE_COLUMNS, RunResults
-from jtask2vec.store import atomic_write_bytes, atomic_write_text
+from jtask2vec.store.artifacts import atomic_write_bytes, atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ labels) to ``{selector: score}``, features extracted once and shared by every se
 
 Every score is higher = better. ``VERSIONS`` holds one version string per selector; bump it whenever a
 selector's value changes for the same inputs, so cached scores are recomputed
-(see :func:`jtask2vec.keys.selector_scores_key`).
+(see :func:`jtask2vec.jobs.keys.selector_scores_key`).
 
 Each score carries a flag (``""`` when none): ``"not converged"`` (LogME's maximisation stopped at its
 iteration limit), ``"rank-deficient"`` (a covariance or Gram matrix with directions at float32 rounding
@@ -34,7 +34,7 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from jtask2vec.errors import DataError
-from jtask2vec.modeling import EncoderClassifier
+from jtask2vec.model.classifier import EncoderClassifier
 from jtask2vec.selection.features import FeatureLayers, TargetFeatures, extract_target_features
 from jtask2vec.selection.gbc import gbc
 from jtask2vec.selection.hscore import RegularisedTrace, hscore_fit
@@ -80,7 +80,7 @@ def uses_features(selector: str) -> bool:
 
 def score_inputs(selectors: Sequence[str], layers: str, seed: int) -> dict[str, Any]:
     """The selector-specific inputs of cached scores (the rest is in
-    :func:`jtask2vec.keys.selector_scores_key`): each selector's version, the feature layers (when a
+    :func:`jtask2vec.jobs.keys.selector_scores_key`): each selector's version, the feature layers (when a
     selector reads the features) and the seed (when a selector is seeded)."""
     unknown = [s for s in selectors if s not in _SCORERS]
     if unknown:

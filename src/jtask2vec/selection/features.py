@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from jtask2vec.modeling import EncoderClassifier, encode_texts, pool
+from jtask2vec.model.classifier import EncoderClassifier, encode_texts, pool
 
 FeatureLayers = Literal["last", "mean"]
 FEATURE_LAYERS: tuple[str, ...] = ("last", "mean")

@@ -17,7 +17,8 @@ the near-null direction is float32 rounding noise (~ε₃₂² of the features' 
 inverse (or a pseudo-inverse with a float64 cut-off, ~D·ε₆₄ ≈ 1e-14 relative, of the order of that noise)
 weights the noise by its reciprocal, and the score then depends on the summation order of the model's
 kernels, i.e. on the CPU (by up to 2 % at N = 400, D = 32 for synthetic LayerNorm features;
-``tests/test_rounding.py``). So ``cov(f)`` is decomposed once (``eigh``, no Cholesky-or-not branch) and
+``tests/selection/test_rounding.py``). So ``cov(f)`` is decomposed once (``eigh``, no Cholesky-or-not
+branch) and
 inverted with a ridge of the size of float32 rounding:
 
     cov⁻¹ ≈ Σᵢ vᵢvᵢᵀ / (λᵢ + τ),     τ = (D · ε₃₂)² · ‖F‖²_F,     ε₃₂ = 2⁻²³ (:data:`FEATURE_EPS`),

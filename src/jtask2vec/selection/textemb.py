@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from jtask2vec.modeling import EncoderClassifier, encode_texts, pool
-from jtask2vec.probes import Probe
-from jtask2vec.text_inputs import TextInput
+from jtask2vec.model.classifier import EncoderClassifier, encode_texts, pool
+from jtask2vec.model.probes import Probe
+from jtask2vec.tasks.text_inputs import TextInput
 
 
 def _device(module: torch.nn.Module) -> torch.device:

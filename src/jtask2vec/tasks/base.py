@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
-    from jtask2vec.text_inputs import TextInput
+    from jtask2vec.tasks.text_inputs import TextInput
 
 SplitName = Literal["train", "dev", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "dev", "test")
@@ -84,7 +84,8 @@ class Task:
         return list(zip(self.texts, self.text_pairs, strict=True))
 
     def inputs_of(self, split: SplitName) -> list[TextInput]:
-        """The model inputs of ``split`` (what every stage tokenises, see :mod:`jtask2vec.text_inputs`)."""
+        """The model inputs of ``split`` (what every stage tokenises, see
+        :mod:`jtask2vec.tasks.text_inputs`)."""
         inputs = self.inputs
         return [inputs[i] for i in self.indices(split)]
 

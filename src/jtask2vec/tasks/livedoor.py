@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from jtask2vec.config_errors import did_you_mean
+from jtask2vec.config.errors import did_you_mean
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks.loading import LOADERS, LoadedData, missing_data_error, register_loader
 from jtask2vec.tasks.readers import read_text

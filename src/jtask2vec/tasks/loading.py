@@ -71,7 +71,7 @@ class LoaderInfo:
     def option_problems(self, options: Mapping[str, Any]) -> list[str]:
         """What is wrong with ``options``, without reading any data: unknown (with a "did you mean") or
         missing options, values of the wrong type, and the loader's own :attr:`check`."""
-        from jtask2vec.config_errors import did_you_mean
+        from jtask2vec.config.errors import did_you_mean
 
         accepted = self.options
         problems = [

@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from jtask2vec.config import PartitionConfig, SplitConfig, TaskSpec
-from jtask2vec.data_dir import resolve_data_dir
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.tasks import chabsa as _chabsa  # noqa: F401  (registers its loader)
 from jtask2vec.tasks import generic as _generic  # noqa: F401
@@ -44,6 +43,7 @@ from jtask2vec.tasks import rakuten as _rakuten  # noqa: F401
 from jtask2vec.tasks import synthetic as _synthetic  # noqa: F401
 from jtask2vec.tasks import toxic as _toxic  # noqa: F401
 from jtask2vec.tasks.base import SPLITS, Provenance, SplitName, Task
+from jtask2vec.tasks.data_dir import resolve_data_dir
 from jtask2vec.tasks.loading import LOADERS, LoadedData, LoaderInfo, register_loader
 from jtask2vec.tasks.splits import (
     cross_split_copies,

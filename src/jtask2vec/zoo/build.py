@@ -20,7 +20,7 @@ from pathlib import Path
 from jtask2vec import __version__
 from jtask2vec.config import Suite
 from jtask2vec.errors import ConfigError
-from jtask2vec.store import atomic_write_json, content_key
+from jtask2vec.store.artifacts import atomic_write_json, content_key
 from jtask2vec.zoo import integrity
 from jtask2vec.zoo.compute import suite_artifacts
 from jtask2vec.zoo.manifest import (
@@ -81,7 +81,7 @@ def build_zoo(
     progress: bool = True,
 ) -> Zoo:
     """Fine-tune and embed the suite's source tasks (cached in ``runs_dir``) and write them as a zoo."""
-    from jtask2vec.embedding_files import load_embedding, save_embedding
+    from jtask2vec.jobs.embedding_files import load_embedding, save_embedding
 
     out = Path(out)
     if out.exists():  # fail before hours of fine-tuning, not after

@@ -1,9 +1,10 @@
 """The zoo's one door to computation: every fine-tune, embedding and feature the zoo needs goes through here.
 
 Building a zoo runs a suite's stages through :class:`jtask2vec.pipeline.Pipeline`'s public methods;
-ranking and verifying a target run the same stage functions of :mod:`jtask2vec.stages` (fine-tune from
+ranking and verifying a target run the same stage functions of :mod:`jtask2vec.jobs.stages` (fine-tune from
 the probe, embed, score LogME, import a checkpoint, transfer from it) with the store keys of
-:mod:`jtask2vec.keys`, so every artifact is shared with (and cached like) a suite run; `--verify` runs its
+:mod:`jtask2vec.jobs.keys`, so every artifact is shared with (and cached like) a suite run; `--verify` runs
+its
 fine-tunes as scheduler jobs.
 """
 
@@ -15,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from jtask2vec import keys
 from jtask2vec.config import FisherConfig, Suite, TaskSpec, TrainingConfig
-from jtask2vec.device import resolve_device
 from jtask2vec.errors import ProbeError
-from jtask2vec.probes import Probe, load_probe
-from jtask2vec.store import ArtifactStore
+from jtask2vec.jobs import keys
+from jtask2vec.model.device import resolve_device
+from jtask2vec.model.probes import Probe, load_probe
+from jtask2vec.model.training import FinetuneResult
+from jtask2vec.store.artifacts import ArtifactStore
 from jtask2vec.tasks import Task
-from jtask2vec.training import FinetuneResult
 
 if TYPE_CHECKING:
     from jtask2vec.selection.feature_based import SelectorScore
@@ -50,7 +51,7 @@ def suite_artifacts(
     suite: Suite, runs_dir: str | Path, data_dir: str | Path | None, *, progress: bool = True
 ) -> SuiteArtifacts:
     """Fine-tune and embed every task of ``suite`` and compute ``t0`` per seed (all cached in the store)."""
-    from jtask2vec.jobs import trivial_embedding_job
+    from jtask2vec.jobs.graph import trivial_embedding_job
     from jtask2vec.pipeline import pipeline_session
 
     with pipeline_session(suite, runs_dir, data_dir, progress=progress) as pipeline:
@@ -76,7 +77,7 @@ def suite_artifacts(
 
 def _open(store: ArtifactStore, kind: str, key: str) -> Path:
     """The verified folder of an artifact the suite run just made."""
-    from jtask2vec.stages import open_artifact
+    from jtask2vec.jobs.stages import open_artifact
 
     return open_artifact(store, kind, key)
 
@@ -99,7 +100,7 @@ def finetune_target(
 ) -> FinetuneResult:  # fmt: skip
     """One fine-tune of the target (from the probe, or from source checkpoint ``init_from``), through the
     ``finetune`` stage (cached like a suite run's)."""
-    from jtask2vec.stages import finetune
+    from jtask2vec.jobs.stages import finetune
 
     return finetune(
         task, probe, training, seed, store=store, init_from=init_from, source_name=source_name,
@@ -115,12 +116,12 @@ def embed_target_seeds(
     fine-tunes and embeddings are scheduler jobs through the stages (worker processes of ``workers: auto`` by
     default, so seeds run in parallel), with the same store keys."""
     from jtask2vec.config import ExecutorConfig
-    from jtask2vec.embedding_files import load_embedding
-    from jtask2vec.executors import make_executor
-    from jtask2vec.jobs import EmbeddingJob, from_pretrained
-    from jtask2vec.scheduler import run_jobs
-    from jtask2vec.stages import WorkInputs, run_job
-    from jtask2vec.transfer import stored_result
+    from jtask2vec.jobs.embedding_files import load_embedding
+    from jtask2vec.jobs.executors import make_executor
+    from jtask2vec.jobs.graph import EmbeddingJob, from_pretrained
+    from jtask2vec.jobs.scheduler import run_jobs
+    from jtask2vec.jobs.stages import WorkInputs, run_job
+    from jtask2vec.jobs.transfer import stored_result
 
     planned = []
     for seed in seeds:
@@ -140,7 +141,7 @@ def embed_target_seeds(
 
 def import_checkpoint(store: ArtifactStore, key: str, folder: Path) -> str:
     """Copy a zoo checkpoint into ``store`` under its original key, so it can serve as ``init_from``."""
-    from jtask2vec.stages import import_checkpoint
+    from jtask2vec.jobs.stages import import_checkpoint
 
     return import_checkpoint(store, key, folder)
 
@@ -151,8 +152,8 @@ def logme_on_checkpoint(
     """LogME of ``task``'s train labels on its train inputs' features through a source checkpoint (a zoo's
     checkpoint folder), through the ``selector-score`` stage as a suite run computes it (last-layer
     features), cached, with its flag (a NaN score flagged ``failed: <reason>`` when LogME cannot score)."""
-    from jtask2vec.jobs import SelectorScoreJob
-    from jtask2vec.stages import publish_selector_scores
+    from jtask2vec.jobs.graph import SelectorScoreJob
+    from jtask2vec.jobs.stages import publish_selector_scores
 
     key = keys.selector_scores_key(["logme"], checkpoint_key, task, probe, layers="last", seed=0)
     job = SelectorScoreJob(("logme",), "zoo", task.name, 0, checkpoint_key, "last", batch_size, key)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from jtask2vec.config import TaskSpec
+from jtask2vec.model.training import FinetuneResult
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.lengths import TokenLengthStats
-from jtask2vec.training import FinetuneResult
 from jtask2vec.zoo.target import FILE_LOADER_IDS
 
 LEARNED_MARGIN = 0.02

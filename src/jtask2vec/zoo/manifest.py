@@ -175,12 +175,12 @@ class Zoo:
         return self.root / rel
 
     def vector(self, entry: ZooEntry, seed: int) -> np.ndarray:
-        from jtask2vec.embedding_files import load_embedding
+        from jtask2vec.jobs.embedding_files import load_embedding
 
         return load_embedding(self.embedding_folder(entry, seed)).vector
 
     def trivial_vector(self, group: str, seed: int) -> np.ndarray:
-        from jtask2vec.embedding_files import load_embedding
+        from jtask2vec.jobs.embedding_files import load_embedding
 
         return load_embedding(self.root / self.manifest.trivial[group][seed]).vector
 

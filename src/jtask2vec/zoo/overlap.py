@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from jtask2vec.text_inputs import TextInput
+from jtask2vec.tasks.text_inputs import TextInput
 
 EXCLUDE_SHARE = 0.5
 HASH_HEX_DIGITS = 16  # 64 bits: a chance collision among a million texts has probability ~3e-8

@@ -3,8 +3,9 @@
 The target is loaded in the zoo's target regime, fine-tuned from the zoo's probe as a suite run fine-tunes
 a target (:attr:`~jtask2vec.zoo.manifest.ZooRecipe.target_embedding_training`) with several seeds and
 embedded with the zoo's Fisher config (all cached in the run's store). Each target vector is compared with
-each zoo seed's entries by every distance of :mod:`jtask2vec.distances`, vectorised over the entries
-(:func:`~jtask2vec.distances.distances_to_target`; the asymmetric distance uses each entry's own ``t0``).
+each zoo seed's entries by every distance of :mod:`jtask2vec.fisher.distances`, vectorised over the entries
+(:func:`~jtask2vec.fisher.distances.distances_to_target`; the asymmetric distance uses each entry's own
+``t0``).
 
 Entries holding at least half of the target's texts are left out (:mod:`jtask2vec.zoo.overlap`). The
 table orders the sources by how often each is the top pick over the (seed × zoo-seed) pairs, then by mean
@@ -26,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from jtask2vec.config import TaskSpec
-from jtask2vec.distances import DISTANCES, distances_to_target
 from jtask2vec.errors import ConfigError, DataError
 from jtask2vec.evaluation import rank_correlations
-from jtask2vec.store import ArtifactStore
+from jtask2vec.fisher.distances import DISTANCES, distances_to_target
+from jtask2vec.store.artifacts import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.tasks.lengths import token_length_stats
 from jtask2vec.zoo import compute

@@ -25,7 +25,7 @@ import pandas as pd
 from jtask2vec.config import ExecutorConfig
 from jtask2vec.errors import DataError
 from jtask2vec.evaluation import t_mean_ci
-from jtask2vec.store import ArtifactStore
+from jtask2vec.store.artifacts import ArtifactStore
 from jtask2vec.tasks import Task
 from jtask2vec.zoo import compute
 from jtask2vec.zoo.manifest import Zoo
@@ -148,12 +148,12 @@ def verify_ranking(
 
     The ``k + 1`` fine-tunes per seed are jobs of the scheduler on ``executor`` (default: the local
     worker processes of ``workers: auto``); each is cached in ``store`` like a suite run's."""
-    from jtask2vec.executors import make_executor
-    from jtask2vec.jobs import FinetuneJob, from_pretrained
-    from jtask2vec.keys import finetune_key
-    from jtask2vec.scheduler import run_jobs
-    from jtask2vec.stages import WorkInputs, run_job
-    from jtask2vec.transfer import stored_result
+    from jtask2vec.jobs.executors import make_executor
+    from jtask2vec.jobs.graph import FinetuneJob, from_pretrained
+    from jtask2vec.jobs.keys import finetune_key
+    from jtask2vec.jobs.scheduler import run_jobs
+    from jtask2vec.jobs.stages import WorkInputs, run_job
+    from jtask2vec.jobs.transfer import stored_result
 
     if k < 1:
         raise DataError(f"--verify needs K >= 1, got {k}")
