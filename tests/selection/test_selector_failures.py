@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from test_logme_flag import SUITE as LOGME_FLAG_SUITE
 from typer.testing import CliRunner
 
 from jtask2vec.cli import app
@@ -73,23 +74,15 @@ def test_a_missing_score_round_trips_through_the_artifact_as_null() -> None:
     assert back["logme"] == values["logme"]
 
 
+# test_logme_flag's three-task suite, in this process (the planted failure must reach the selector)
 SUITE = {
+    **LOGME_FLAG_SUITE,
     "name": "selector-failure",
-    "tasks": [
-        {"name": "hotel", "loader": "synthetic", "options": {"n": 80, "seed": 1, "style": "hotel"}},
-        {"name": "food", "loader": "synthetic", "options": {"n": 80, "seed": 2, "style": "food"}},
-        {"name": "news", "loader": "synthetic", "options": {"n": 80, "seed": 3, "style": "news"}},
-    ],
-    "probe": {"name": "tiny-random-bert", "max_length": 16},
-    "training": {"epochs": 1, "batch_size": 16, "learning_rate": 3e-3},
-    "fisher": {"max_examples": 8, "batch_size": 8},
     "evaluation": {
         "distances": ["cosine"],
         "baselines": ["logme", "gbc", "hscore"],
         "bootstrap_samples": 100,
     },
-    "seeds": [0],
-    "executor": {"workers": 1},  # in this process: the planted failure must reach the selector
 }
 
 

@@ -94,20 +94,6 @@ def load_zoo_probe(config, fingerprint: str) -> Probe:
     return probe
 
 
-def finetune_target(
-    task: Task, probe: Probe, training: TrainingConfig, seed: int, store: ArtifactStore, *,
-    init_from: str | None = None, source_name: str | None = None, progress: bool = False,
-) -> FinetuneResult:  # fmt: skip
-    """One fine-tune of the target (from the probe, or from source checkpoint ``init_from``), through the
-    ``finetune`` stage (cached like a suite run's)."""
-    from jtask2vec.jobs.stages import finetune
-
-    return finetune(
-        task, probe, training, seed, store=store, init_from=init_from, source_name=source_name,
-        progress=progress, device=resolve_device("auto"),
-    )  # fmt: skip
-
-
 def embed_target_seeds(
     task: Task, probe: Probe, probe_config, training: TrainingConfig, fisher: FisherConfig,
     seeds: list[int], store: ArtifactStore, *, executor=None,
