@@ -621,6 +621,15 @@ def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
     assert "beats, Bonferroni-adjusted" in md
     assert "With only 3 seeds, intervals by percentile bootstrap" in md
     assert "paired over targets" in md and "Holm" in md  # the best distance vs the other selectors
+    # ... as a table, one row per comparison, its numbers those of the claims (not a wall of text)
+    found = collect(results).claims
+    comparisons = find_table(md, "comparison", "Holm p")
+    assert len(comparisons) - 1 == len(found.selectors) > 0
+    rows = {(r[0], r[1]): r[2:] for r in comparisons[1:]}
+    for c in found.selectors:
+        difference, holm, _ = rows[(f"{c.subject} vs {c.other}", c.metric)]
+        assert difference == fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)
+        assert holm == fmt(c.p_adjusted)
     assert "critical difference" in md and "figures/cd_diagram.png" in md  # Friedman + Nemenyi, the diagram
     assert "statistically tied with the best" in md
 

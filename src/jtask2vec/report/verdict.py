@@ -233,22 +233,17 @@ def _other_similarities(data: ReportData) -> list[str]:
 
 
 def _paired(data: ReportData) -> str | None:
-    """Every comparison of the best distance with another selector, over targets (Holm): the test said once,
-    then one short item per comparison."""
+    """One line on the best distance against every other selector; the comparisons themselves are the
+    Findings' table (:func:`jtask2vec.report.sections.findings.selector_table`)."""
     found = data.claims
     if found is None or not found.selectors:
         return None
     first = found.selectors[0]
-    items = [
-        f"{c.subject} vs {c.other} on {c.metric} "
-        f"{fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)}, Holm p {fmt(c.p_adjusted)}"
-        + (f" ({c.verdict})" if c.called else "")
-        for c in found.selectors
-    ]
+    called = [c for c in found.selectors if c.called]
+    tail = f"{plural(len(called), 'difference')} significant" if called else "no difference significant"
     return (
         f"The best distance against every other selector, paired over {plural(first.n_targets, 'target')} "
-        f"({first.test}; Holm over all {len(items)}; difference of the means with its t interval over "
-        "targets): " + "; ".join(items) + "."
+        f"({first.test}; Holm over all {len(found.selectors)}): {tail} (table below)."
     )
 
 

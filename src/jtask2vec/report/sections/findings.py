@@ -11,7 +11,7 @@ from jtask2vec.report.data import ReportData
 from jtask2vec.report.evaluation_grid import lower_is_better
 from jtask2vec.report.findings import DistanceFinding, distance_findings
 from jtask2vec.report.format import fmt, fmt_interval, is_missing, join_words, plural
-from jtask2vec.report.render import Block, Bullets, Heading, Paragraph
+from jtask2vec.report.render import Block, Bullets, Cell, Heading, Paragraph, Table
 from jtask2vec.report.sections.common import not_run
 
 RANDOM_WORDS = {
@@ -71,6 +71,34 @@ def kinds_sentence(data: ReportData) -> str | None:
     return text + " (table below)."
 
 
+def selector_table(data: ReportData) -> list[Block]:
+    """The best distance against every other selector as a table (one row per comparison), significant
+    rows in bold; nothing when the run made no such comparison."""
+    found = data.claims
+    if found is None or not found.selectors:
+        return []
+    rows = []
+    for c in found.selectors:
+        verdict = c.verdict if c.called else "not distinguishable"
+        rows.append(
+            [
+                Cell(f"{c.subject} vs {c.other}", bold=c.called),
+                Cell(c.metric),
+                Cell(fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)),
+                Cell(fmt(c.p_adjusted)),
+                Cell(verdict, bold=c.called),
+            ]
+        )
+    first = found.selectors[0]
+    caption = (
+        f"The best distance against every other selector, paired over {plural(first.n_targets, 'target')} "
+        f"({first.test}; Holm over all {len(rows)}). Difference: the mean over targets of the first minus "
+        "the second (each target averaged over its seeds), with its Student t interval over targets."
+    )
+    header = ["comparison", "metric", "difference [interval]", "Holm p", "verdict"]
+    return [Table(header, rows, caption=caption, numeric=[False, False, True, True, False])]
+
+
 def findings_section(
     data: ReportData, comparisons: Sequence[str] = (), details: Sequence[str] = ()
 ) -> list[Block]:
@@ -86,6 +114,7 @@ def findings_section(
     if not items:
         return [*blocks, not_run("Findings (no evaluation and no task kinds)")]
     blocks.append(Bullets(items))
+    blocks += selector_table(data)
     cross_run = (
         "The comparisons with other runs are in full at the end of the report (Compared with ...)."
         if comparisons
