@@ -46,6 +46,24 @@ def test_frozen_word_embeddings_stay_the_probes_and_the_rest_trains(tiny_probe, 
     assert any("layer" in n for n in moved) and "embeddings.position_embeddings.weight" in moved
     # the probe's own encoder is untouched and still trainable
     assert tiny_probe.encoder.get_input_embeddings().weight.requires_grad
+    # and the frozen table is the probe's own storage, not a copy (me5-small: 384 MB per fine-tune)
+    assert tiny_probe.shares_word_embeddings(out.model.encoder)
+    assert not tiny_probe.shares_word_embeddings(
+        training_module.finetune(task, tiny_probe, QUICK, 0).model.encoder
+    )
+
+
+def test_a_trained_transfer_from_a_delta_checkpoint_never_writes_the_probes_table(tiny_probe, task, tmp_path):
+    """A delta checkpoint loads over the probe's shared table; a transfer that trains the word embeddings
+    takes its own copy first, so the probe (cached in the worker for every later job) stays pretrained."""
+    store = ArtifactStore(tmp_path / "store")
+    pretrained = tiny_probe.encoder.get_input_embeddings().weight.detach().clone()
+    source = finetune(task, tiny_probe, FROZEN, seed=0, store=store, progress=False)
+    start, _, _ = load_finetuned(store, source.checkpoint_key, tiny_probe)
+    assert tiny_probe.shares_word_embeddings(start.encoder)
+    moved = training_module.finetune(task, tiny_probe, QUICK, 0, start=start.encoder, progress=False).model
+    assert not torch.equal(moved.encoder.get_input_embeddings().weight, pretrained)
+    assert torch.equal(tiny_probe.encoder.get_input_embeddings().weight, pretrained)
 
 
 def test_the_checkpoint_holds_only_what_changed_and_loads_on_its_probe(tiny_probe, task, tmp_path):

@@ -132,7 +132,9 @@ def _delta_encoder(folder: Path, meta: dict[str, Any], omitted: list[str], base:
             f"{folder}: fine-tuned from the probe with weights fingerprint {meta[BASE]}, "
             f"not {base.fingerprint} ({base.name})"
         )
-    encoder = base.fresh_encoder()
+    # the omitted (frozen) word embeddings are the probe's: shared, not copied (training that would write
+    # them gives the encoder its own copy first, jtask2vec.model.probes.own_word_embeddings)
+    encoder = base.fresh_encoder(share_word_embeddings=set(base.word_embedding_names()) <= set(omitted))
     missing, unexpected = encoder.load_state_dict(load_file(str(folder / DELTA_FILE)), strict=False)
     if sorted(missing) != sorted(omitted) or unexpected:
         raise ProbeError(

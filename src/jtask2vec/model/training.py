@@ -53,7 +53,7 @@ from jtask2vec.model.predict import (
     predict,
     tokenize,
 )
-from jtask2vec.model.probes import Probe
+from jtask2vec.model.probes import Probe, own_word_embeddings
 from jtask2vec.tasks.base import Task
 from jtask2vec.tasks.splits import stratified_subsample
 from jtask2vec.tasks.text_inputs import Encoded
@@ -227,6 +227,8 @@ def train_classifier(
         optimizer, round(training.warmup_ratio * total_steps), max(total_steps, 1)
     )
     loss_fn = nn.CrossEntropyLoss()
+    # the best epoch's snapshot leaves out what training cannot change (frozen word embeddings: 384 MB)
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     best: tuple[float, int, dict[str, torch.Tensor] | None] = (-math.inf, training.epochs, None)
     step_seconds, seen, started = 0.0, 0, time.perf_counter()
     bar = _Progress(progress, description, total=len(train_ids) * training.epochs)
@@ -253,12 +255,12 @@ def train_classifier(
                     preds = predict(model, tokenizer, [], 0, training.eval_batch_size, token_ids=dev_ids)
                 score = classification_metrics(dev_labels, preds)[training.select_on]
                 if score > best[0]:
-                    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    state = {k: v.detach().clone() for k, v in model.state_dict().items() if k not in frozen}
                     best = (score, epoch, state)
     finally:
         bar.close()
     if best[2] is not None:
-        model.load_state_dict(best[2])
+        model.load_state_dict(best[2], strict=False)
     model.eval()
     examples = len(train_ids) * training.epochs
     return {
@@ -306,7 +308,12 @@ def finetune(
     rng = np.random.default_rng(seed)
     if training.train_subsample is not None and training.train_subsample < len(train_idx):
         train_idx = train_idx[stratified_subsample(task.labels[train_idx], training.train_subsample, seed)]
-    encoder = probe.fresh_encoder() if start is None else start
+    if start is None:
+        encoder = probe.fresh_encoder(share_word_embeddings=training.freeze_word_embeddings)
+    else:
+        encoder = start
+        if not training.freeze_word_embeddings:
+            own_word_embeddings(encoder, probe)  # a delta checkpoint's start shares the probe's table
     if training.freeze_word_embeddings:
         freeze_word_embeddings(encoder)
 
