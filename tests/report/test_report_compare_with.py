@@ -134,3 +134,30 @@ def test_findings_judge_a_distance_against_chance_over_targets(tmp_path: Path) -
     data = collect(without)
     found = {f.metric: f for f in distance_findings(data.evaluation, data.claims)}["spearman"]
     assert (found.random_name, found.versus_random) == ("", "")
+
+
+def test_the_comparison_names_what_differs_between_the_designs(tmp_path: Path) -> None:
+    """A changed conclusion is read against what changed: the probe, sizes, seeds, recipe."""
+    from dataclasses import replace
+
+    from jtask2vec.report.compare import design_differences
+
+    suite = FULL.suite.model_copy(
+        update={
+            "probe": FULL.suite.probe.model_copy(update={"name": "me5-small", "max_length": 64}),
+            "seeds": [0],
+            "training": FULL.suite.training.model_copy(update={"epochs": 1}),
+        }
+    )
+    me5 = replace(FULL, suite=suite)
+    assert design_differences(FULL, FULL) == []
+    assert design_differences(FULL, me5) == [
+        f"probe {FULL.suite.probe.name} → me5-small",
+        f"max_length {FULL.suite.probe.max_length} → 64",
+        f"seeds {len(FULL.suite.seeds)} → 1",
+        f"epochs {FULL.suite.training.epochs} → 1",
+    ]
+    md = write_report(me5, tmp_path / "me5", {"full": FULL}).markdown.read_text(encoding="utf-8")
+    assert f"Against full (full → this run: probe {FULL.suite.probe.name} → me5-small;" in (
+        _findings(md.replace("\\", ""))
+    )

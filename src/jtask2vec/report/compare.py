@@ -176,6 +176,35 @@ def conclusions_summary(rows: list[tuple[str, str, str, bool | None]]) -> str:
 Collected = tuple[ReportData, ReportData]  # ``collect(a), collect(b)``, when the caller has them already
 
 
+def _regime_text(size: int | None) -> str:
+    return "natural size" if size is None else str(size)
+
+
+def design_differences(a: RunResults, b: RunResults) -> list[str]:
+    """What differs between the designs of runs ``a`` and ``b`` (``probe ja-imitator → me5-small``, ...):
+    what a changed conclusion may be owed to. Empty when the designs agree on all of it."""
+    sa, sb = a.suite, b.suite
+    pairs = [
+        ("probe", sa.probe.name, sb.probe.name),
+        ("max_length", sa.probe.max_length, sb.probe.max_length),
+        ("tasks", len(sa.tasks), len(sb.tasks)),
+        ("seeds", len(sa.seeds), len(sb.seeds)),
+        (
+            "source training size",
+            _regime_text(sa.source_regime.train_size),
+            _regime_text(sb.source_regime.train_size),
+        ),
+        (
+            "target training size",
+            _regime_text(sa.target_regime.train_size),
+            _regime_text(sb.target_regime.train_size),
+        ),
+        ("epochs", sa.training.epochs, sb.training.epochs),
+        ("learning rate", sa.training.learning_rate, sb.training.learning_rate),
+    ]
+    return [f"{name} {x} → {y}" for name, x, y in pairs if x != y]
+
+
 def comparison_findings(
     a: RunResults, b: RunResults, label_a: str, label_b: str, data: Collected | None = None
 ) -> list[str]:
@@ -183,7 +212,9 @@ def comparison_findings(
     better in ``b`` than in ``a`` (with the interval of the difference), and which conclusions change."""
     da, db = data or (collect(a), collect(b))
     summary = conclusions_summary(_conclusions(a, b, da, db))
-    return [*_prediction_sentences(da, db, (label_a, label_b)), f"Against {label_a}: {summary}"]
+    differs = design_differences(a, b)
+    design = f" ({label_a} → this run: {'; '.join(differs)})" if differs else ""
+    return [*_prediction_sentences(da, db, (label_a, label_b)), f"Against {label_a}{design}: {summary}"]
 
 
 def compare_runs(
