@@ -631,6 +631,14 @@ def test_report_of_the_real_evaluation_tables(tmp_path: Path) -> None:
         assert difference == fmt_interval(c.mean_diff, c.ci_low, c.ci_high, signed=True)
         assert holm == fmt(c.p_adjusted)
     assert "critical difference" in md and "figures/cd_diagram.png" in md  # Friedman + Nemenyi, the diagram
+    friedman = find_table(md, "metric", "Friedman p")
+    assert [r[0] for r in friedman[1:]] == list(found.friedman)
+    for row in friedman[1:]:
+        f = found.friedman[row[0]]
+        assert row[1:3] == [fmt(f.p_value), str(f.n_targets)]
+        assert row[4] == fmt(f.critical_difference, 2)
+        best = min(f.mean_ranks, key=f.mean_ranks.get)
+        assert row[3].split(" ")[0] == best
     assert "statistically tied with the best" in md
 
 

@@ -248,19 +248,17 @@ def _paired(data: ReportData) -> str | None:
 
 
 def _friedman(data: ReportData) -> str | None:
+    """One line; the tests themselves are the Findings' table
+    (:func:`jtask2vec.report.sections.findings.friedman_table`)."""
     found = data.claims
     if found is None or not found.friedman:
         return None
-    items = []
-    for metric, f in found.friedman.items():
-        ranks = sorted(f.mean_ranks.items(), key=lambda kv: kv[1])
-        top = ", ".join(f"{s} {fmt(r, 2)}" for s, r in ranks[:3])
-        called = "; ".join(f"{a} > {b}" for a, b in f.differences[:5]) or "no pair differs"
-        items.append(
-            f"{metric}: Friedman p {fmt(f.p_value)} over {plural(f.n_targets, 'target')}, best mean ranks "
-            f"{top}, critical difference {fmt(f.critical_difference, 2)} (Nemenyi): {called}"
-        )
-    return "All selectors ranked per target (Friedman + Nemenyi, Demšar 2006): " + " | ".join(items) + "."
+    called = [m for m, f in found.friedman.items() if f.differences]
+    tail = f"pairs that differ on {join_words(called)}" if called else "no pair of selectors differs"
+    return (
+        "All selectors ranked per target (Friedman + Nemenyi, Demšar 2006; the critical-difference diagram "
+        f"sits beside the evaluation table): {tail} (table below)."
+    )
 
 
 def _statistical_ties(results: RunResults) -> str | None:

@@ -99,6 +99,43 @@ def selector_table(data: ReportData) -> list[Block]:
     return [Table(header, rows, caption=caption, numeric=[False, False, True, True, False])]
 
 
+def friedman_table(data: ReportData) -> list[Block]:
+    """Friedman + Nemenyi per headline metric as a table: p, targets, the three best mean ranks, the critical
+    difference and the pairs it separates (bold where any)."""
+    found = data.claims
+    if found is None or not found.friedman:
+        return []
+    rows = []
+    for metric, f in found.friedman.items():
+        ranks = sorted(f.mean_ranks.items(), key=lambda kv: kv[1])
+        differ = "; ".join(f"{a} > {b}" for a, b in f.differences[:5])
+        if len(f.differences) > 5:
+            differ += f"; {len(f.differences) - 5} more"
+        rows.append(
+            [
+                Cell(metric),
+                Cell(fmt(f.p_value)),
+                Cell(str(f.n_targets)),
+                Cell(", ".join(f"{s} {fmt(r, 2)}" for s, r in ranks[:3])),
+                Cell(fmt(f.critical_difference, 2)),
+                Cell(differ or "none", bold=bool(f.differences)),
+            ]
+        )
+    caption = (
+        "All selectors ranked per target: Friedman's test over targets, Nemenyi's critical difference of "
+        "mean ranks (rank 1 = best; Demšar 2006); pairs are called only when Friedman's test rejects."
+    )
+    header = [
+        "metric",
+        "Friedman p",
+        "targets",
+        "best mean ranks",
+        "critical difference",
+        "pairs that differ",
+    ]
+    return [Table(header, rows, caption=caption, numeric=[False, True, True, False, True, False])]
+
+
 def findings_section(
     data: ReportData, comparisons: Sequence[str] = (), details: Sequence[str] = ()
 ) -> list[Block]:
@@ -114,7 +151,7 @@ def findings_section(
     if not items:
         return [*blocks, not_run("Findings (no evaluation and no task kinds)")]
     blocks.append(Bullets(items))
-    blocks += selector_table(data)
+    blocks += selector_table(data) + friedman_table(data)
     cross_run = (
         "The comparisons with other runs are in full at the end of the report (Compared with ...)."
         if comparisons
