@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from jtask2vec.cli import app
 from jtask2vec.cli.app import parse_overrides
-from jtask2vec.config import builtin_suites, dump_suite, load_suite
+from jtask2vec.config import Suite, builtin_suites, dump_suite, load_suite
 from jtask2vec.errors import ConfigError
 
 
@@ -78,3 +78,20 @@ def test_cli_suites_lists_and_shows() -> None:
     assert shown.exit_code == 0 and "tohoku-nlp/bert-base-japanese-v3" in shown.output
     missing = runner.invoke(app, ["run", "--suite", "nope.yaml"])
     assert missing.exit_code == 2 and "suite file not found" in missing.output
+
+
+TWO = [{"name": "a", "loader": "synthetic"}, {"name": "b", "loader": "synthetic"}]
+
+
+def test_a_transfer_recipe_names_only_what_differs_from_training() -> None:
+    """A partial ``transfer_training`` takes every field it does not give from ``training`` (a block that
+    set only epochs once trained me5's whole word-embedding table in float32); what it gives wins."""
+    suite = Suite(
+        name="s",
+        tasks=TWO,
+        training={"freeze_word_embeddings": True, "precision": "auto", "epochs": 3, "learning_rate": 3e-5},
+        transfer_training={"epochs": 1},
+    )
+    assert suite.transfer_training == suite.training.model_copy(update={"epochs": 1})
+    assert suite.target_training.freeze_word_embeddings and suite.target_training.precision == "auto"
+    assert Suite(name="s", tasks=TWO).transfer_training is None

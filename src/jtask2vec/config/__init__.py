@@ -216,7 +216,8 @@ class Suite(_Strict):
     probe: ProbeConfig = ProbeConfig()
     training: TrainingConfig = TrainingConfig()
     transfer_training: TrainingConfig | None = Field(
-        None, description="settings for the target fine-tune of a transfer; default: `training`"
+        None,
+        description="settings for the target fine-tune of a transfer; each field not given is `training`'s",
     )
     fisher: FisherConfig = FisherConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -268,6 +269,16 @@ class Suite(_Strict):
             unknown = sorted(set(chosen or ()) - names)
             if unknown:
                 raise ValueError(f"{field} names unknown tasks: {', '.join(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _transfer_recipe_over_training(self) -> Suite:
+        """``transfer_training`` names what differs from ``training``: a block that sets only ``epochs``
+        still freezes the word embeddings and keeps the precision when ``training`` does."""
+        given = self.transfer_training
+        if given is not None:
+            merged = self.training.model_copy(update={k: getattr(given, k) for k in given.model_fields_set})
+            object.__setattr__(self, "transfer_training", merged)
         return self
 
     @model_validator(mode="after")
