@@ -109,6 +109,9 @@ class TrainingConfig(_Strict):
     head_dropout: float = Field(0.1, ge=0, lt=1)
     train_subsample: int | None = Field(None, gt=1, description="stratified subsample of the train split")
     select_on: Literal["accuracy", "macro_f1"] = "macro_f1"
+    # none: plain cross-entropy; balanced: each class weighted n / (k * n_c) from the training labels, so a
+    # small imbalanced task (JCoLA 16 %, toxic 12 % minority) is not pulled to its majority class
+    class_weight: Literal["none", "balanced"] = "none"
     # Word embeddings: frozen (no gradient, no optimizer state, not stored in the checkpoint) or trained.
     # Frozen suits a large-vocabulary probe (me5-small: 96M of 117.5M parameters are word embeddings,
     # and a Japanese task touches few of their rows); the Fisher never reads them (its scope excludes them).

@@ -69,6 +69,7 @@ TRAINING_DEFAULTS_OUT_OF_KEY: dict[str, Any] = {
     "precision": "fp32",
     "keep_transfer_checkpoints": False,
     "head_learning_rate": None,
+    "class_weight": "none",
 }
 
 

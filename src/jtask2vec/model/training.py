@@ -199,6 +199,16 @@ def _optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.AdamW:
     )
 
 
+def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """``n / (k * n_c)`` per class (float32): every class weighs as much in the loss as it would in a
+    balanced training set. A class with no training example gets weight 0 (nothing to weigh)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
+    present = counts > 0
+    weights = np.zeros(n_classes, dtype=np.float64)
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return weights.astype(np.float32)
+
+
 def train_classifier(
     model: EncoderClassifier,
     tokenizer: PreTrainedTokenizerBase,
@@ -226,7 +236,10 @@ def train_classifier(
     scheduler = get_linear_schedule_with_warmup(
         optimizer, round(training.warmup_ratio * total_steps), max(total_steps, 1)
     )
-    loss_fn = nn.CrossEntropyLoss()
+    weight = None
+    if training.class_weight == "balanced":
+        weight = torch.as_tensor(balanced_class_weights(train_labels, model.head.out_features), device=device)
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
     # the best epoch's snapshot leaves out what training cannot change (frozen word embeddings: 384 MB)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     best: tuple[float, int, dict[str, torch.Tensor] | None] = (-math.inf, training.epochs, None)
