@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[Any, frozenset[str]]] = {
     "training.select_on": ("accuracy", TRAINING),
     "training.freeze_word_embeddings": (True, TRAINING),
     "training.precision": ("bf16", TRAINING),
+    "training.class_weight": ("balanced", TRAINING),
     "training.keep_transfer_checkpoints": (True, frozenset({"finetune"})),  # the transfers' own keys only
     "transfer_training": ({"epochs": 2}, frozenset({"finetune"})),  # only target fine-tunes of the grid
     "fisher.estimator": ("montecarlo", FISHER),
