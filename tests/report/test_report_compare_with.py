@@ -146,7 +146,9 @@ def test_the_comparison_names_what_differs_between_the_designs(tmp_path: Path) -
         update={
             "probe": FULL.suite.probe.model_copy(update={"name": "me5-small", "max_length": 64}),
             "seeds": [0],
-            "training": FULL.suite.training.model_copy(update={"epochs": 1}),
+            "training": FULL.suite.training.model_copy(
+                update={"epochs": 1, "batch_size": 8, "class_weight": "balanced"}
+            ),
         }
     )
     me5 = replace(FULL, suite=suite)
@@ -156,6 +158,8 @@ def test_the_comparison_names_what_differs_between_the_designs(tmp_path: Path) -
         f"max_length {FULL.suite.probe.max_length} → 64",
         f"seeds {len(FULL.suite.seeds)} → 1",
         f"epochs {FULL.suite.training.epochs} → 1",
+        f"batch size {FULL.suite.training.batch_size} → 8",
+        "class weights none → balanced",
     ]
     md = write_report(me5, tmp_path / "me5", {"full": FULL}).markdown.read_text(encoding="utf-8")
     assert f"Against full (full → this run: probe {FULL.suite.probe.name} → me5-small;" in (

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
@@ -202,10 +203,10 @@ def _optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.AdamW:
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """``n / (k * n_c)`` per class (float32): every class weighs as much in the loss as it would in a
     balanced training set. A class with no training example gets weight 0 (nothing to weigh)."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
-    present = counts > 0
+    labels = np.asarray(labels, dtype=np.int64)
+    present = np.unique(labels)
     weights = np.zeros(n_classes, dtype=np.float64)
-    weights[present] = counts.sum() / (present.sum() * counts[present])
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
     return weights.astype(np.float32)
 
 

@@ -201,6 +201,9 @@ def design_differences(a: RunResults, b: RunResults) -> list[str]:
         ),
         ("epochs", sa.training.epochs, sb.training.epochs),
         ("learning rate", sa.training.learning_rate, sb.training.learning_rate),
+        ("head learning rate", sa.training.head_learning_rate, sb.training.head_learning_rate),
+        ("batch size", sa.training.batch_size, sb.training.batch_size),
+        ("class weights", sa.training.class_weight, sb.training.class_weight),
     ]
     return [f"{name} {x} → {y}" for name, x, y in pairs if x != y]
 
