@@ -147,7 +147,13 @@ def test_the_comparison_names_what_differs_between_the_designs(tmp_path: Path) -
             "probe": FULL.suite.probe.model_copy(update={"name": "me5-small", "max_length": 64}),
             "seeds": [0],
             "training": FULL.suite.training.model_copy(
-                update={"epochs": 1, "batch_size": 8, "class_weight": "balanced"}
+                # the head rate set to the encoder's is what unset means: no difference to name
+                update={
+                    "epochs": 1,
+                    "batch_size": 8,
+                    "class_weight": "balanced",
+                    "head_learning_rate": FULL.suite.training.learning_rate,
+                }
             ),
         }
     )

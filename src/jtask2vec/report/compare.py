@@ -201,7 +201,11 @@ def design_differences(a: RunResults, b: RunResults) -> list[str]:
         ),
         ("epochs", sa.training.epochs, sb.training.epochs),
         ("learning rate", sa.training.learning_rate, sb.training.learning_rate),
-        ("head learning rate", sa.training.head_learning_rate, sb.training.head_learning_rate),
+        (  # the rate the head trained at (unset: the encoder's)
+            "head learning rate",
+            sa.training.head_learning_rate or sa.training.learning_rate,
+            sb.training.head_learning_rate or sb.training.learning_rate,
+        ),
         ("batch size", sa.training.batch_size, sb.training.batch_size),
         ("class weights", sa.training.class_weight, sb.training.class_weight),
     ]
